@@ -1,0 +1,43 @@
+# The commands the README gives. Each works on a fresh machine with the Rust toolchain.
+CARGO ?= cargo
+PG_TEST_URL ?= $(TANDEM_TEST_DATABASE_URL)
+
+.PHONY: run test test-sqlite test-postgres lint fmt openapi bench bench-matching migrate
+
+## Build and serve on 127.0.0.1:8080 with ./data/tandem.db (created and migrated).
+run:
+	$(CARGO) run --release --bin tandem -- serve
+
+## Apply migrations to the configured database and exit.
+migrate:
+	$(CARGO) run --release --bin tandem -- migrate
+
+## The whole suite: unit tests, then black-box tests on SQLite, then on PostgreSQL
+## when TANDEM_TEST_DATABASE_URL names a server.
+test: test-sqlite test-postgres
+
+test-sqlite:
+	TANDEM_TEST_BACKEND=sqlite $(CARGO) test --workspace
+
+test-postgres:
+ifeq ($(strip $(PG_TEST_URL)),)
+	@echo "SKIPPED: the PostgreSQL run (set TANDEM_TEST_DATABASE_URL=postgres://... to test PostgreSQL too)"
+else
+	TANDEM_TEST_BACKEND=postgres TANDEM_TEST_DATABASE_URL=$(PG_TEST_URL) $(CARGO) test -p tandem-tests --test api
+endif
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+## Regenerate the published spec after changing the API.
+openapi:
+	$(CARGO) run --quiet --bin tandem -- openapi > openapi/openapi.json
+
+bench: bench-matching
+
+bench-matching:
+	$(CARGO) bench -p tandem-domain --bench matching

@@ -1,0 +1,15 @@
+//! Tandem's HTTP API: actix-web routes, JWT auth, problem+json errors, the OpenAPI spec.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod etag;
+pub mod extract;
+pub mod openapi;
+pub mod pagination;
+pub mod routes;
+pub mod state;
+pub mod telemetry;
+
+pub use app::Application;

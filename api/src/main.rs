@@ -1,0 +1,96 @@
+//! The `tandem` binary: serve the API, migrate the database, print the spec.
+
+use std::net::TcpListener;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tandem_api::config::{jwt_secret, DatabaseSettings, ServeSettings};
+use tandem_api::{openapi, telemetry, Application};
+use tandem_domain::clock::Clock;
+use tandem_persistence::Db;
+
+#[derive(Parser)]
+#[command(
+    name = "tandem",
+    version,
+    about = "Mentorship programs for online communities"
+)]
+struct Cli {
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long, global = true, env = "TANDEM_LOG_FORMAT", value_parser = ["text", "json"], default_value = "text")]
+    log_format: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending migrations and serve the API.
+    Serve(ServeSettings),
+    /// Apply pending migrations and exit.
+    Migrate(DatabaseSettings),
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now()
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format == "json");
+    let result = match cli.command {
+        Command::Serve(settings) => serve(settings),
+        Command::Migrate(settings) => migrate(&settings),
+        Command::Openapi => {
+            print!("{}", openapi::spec_json());
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("tandem: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open_migrated(settings: &DatabaseSettings) -> anyhow::Result<Db> {
+    let db = Db::open(&settings.db_config()).context("opening the database")?;
+    let applied = db.migrate()?;
+    tracing::info!(applied, engine = ?db.engine(), "database migrated");
+    Ok(db)
+}
+
+fn migrate(settings: &DatabaseSettings) -> anyhow::Result<()> {
+    open_migrated(settings).map(|_| ())
+}
+
+fn serve(settings: ServeSettings) -> anyhow::Result<()> {
+    let secret = jwt_secret(&settings)?;
+    let db = open_migrated(&settings.database)?;
+    let listener =
+        TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+    tracing::info!(address = %listener.local_addr()?, "serving; docs at /docs");
+    actix_web::rt::System::new().block_on(async move {
+        Application::build(
+            listener,
+            db,
+            &secret,
+            Arc::new(SystemClock),
+            settings.workers,
+        )?
+        .run_until_stopped()
+        .await
+        .context("serving")
+    })
+}

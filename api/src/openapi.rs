@@ -1,0 +1,65 @@
+//! The OpenAPI document: generated from the handlers' annotations as the routes are
+//! registered (utoipa-actix-web), so the spec and the routes cannot drift apart.
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
+
+use crate::error::{FieldError, Problem};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tandem",
+        description = "Mentorship programs inside online communities: groups, programs from templates, \
+enrolment as mentor or mentee, pairing, weekly check-ins.\n\n\
+Errors are `application/problem+json` (RFC 9457). Lists take `?limit=` and `?cursor=` and answer \
+`{items, next_cursor}`. Authenticate with `Authorization: Bearer <access_token>` from `/v1/auth/login`.",
+        license(name = "MIT", identifier = "MIT"),
+    ),
+    servers((url = "/", description = "This server")),
+    components(schemas(Problem, FieldError)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Accounts and tokens"),
+        (name = "me", description = "The caller's own account"),
+        (name = "groups", description = "Community groups"),
+        (name = "members", description = "Group memberships and roles"),
+        (name = "operations", description = "Health and readiness"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".into());
+        scheme.description = Some(
+            "An access token from /v1/auth/login, /v1/auth/register or /v1/auth/refresh".into(),
+        );
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// The document, with the paths of every registered route.
+pub fn spec() -> utoipa::openapi::OpenApi {
+    let (_, mut spec) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(crate::app::routes)
+        .split_for_parts();
+    spec.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    spec
+}
+
+/// The document as published in `openapi/openapi.json`: pretty JSON and a final newline.
+pub fn spec_json() -> String {
+    let mut json = spec()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    json.push('\n');
+    json
+}

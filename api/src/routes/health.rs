@@ -1,0 +1,47 @@
+//! Liveness and readiness for load balancers and orchestrators.
+
+use actix_web::{get, web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+#[utoipa::path(
+    tag = "operations",
+    operation_id = "healthz",
+    responses((status = 200, description = "The process is up", body = Health)),
+    security(())
+)]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health {
+        status: "ok".into(),
+    })
+}
+
+#[utoipa::path(
+    tag = "operations",
+    operation_id = "readyz",
+    responses(
+        (status = 200, description = "The database answers", body = Health),
+        (status = 503, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(())
+)]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let db = state.db.clone();
+    web::block(move || db.ping())
+        .await?
+        .map_err(|e| ApiError::Unavailable(format!("the database does not answer: {e}")))?;
+    Ok(HttpResponse::Ok().json(Health {
+        status: "ok".into(),
+    }))
+}

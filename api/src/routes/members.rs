@@ -1,0 +1,176 @@
+//! A group's members: list, change a role, remove (or leave).
+
+use actix_web::{delete, get, patch, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use tandem_domain::group::{check_removal, check_role_change, Role};
+use tandem_domain::ids::{GroupId, MembershipId, UserId};
+use tandem_persistence::groups::{self, MemberEntry};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::{AuthUser, Json, Query};
+use crate::list_response;
+use crate::pagination::PageParams;
+use crate::routes::access::member_of;
+use crate::state::AppState;
+
+/// A member of a group.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberView {
+    pub user_id: Uuid,
+    pub display_name: String,
+    pub role: Role,
+    pub joined_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<MemberEntry> for MemberView {
+    fn from(entry: MemberEntry) -> Self {
+        Self {
+            user_id: entry.membership.user_id.0,
+            display_name: entry.display_name,
+            role: entry.membership.role,
+            joined_at: entry.membership.joined_at,
+        }
+    }
+}
+
+list_response!(
+    MemberList,
+    MemberView,
+    "A page of a group's members, in the order they joined."
+);
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeRoleRequest {
+    pub role: Role,
+}
+
+#[utoipa::path(
+    tag = "members",
+    operation_id = "list_members",
+    params(("group_id" = Uuid, Path, description = "The group"), PageParams),
+    responses(
+        (status = 200, description = "The group's members", body = MemberList),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such group, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/groups/{group_id}/members")]
+pub async fn list_members(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<Uuid>,
+    page: Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let group_id = GroupId(path.into_inner());
+    let page = page.0.parse::<MembershipId>()?;
+    let members = state
+        .read(move |conn| {
+            member_of(conn, group_id, caller.0)?;
+            Ok(groups::members(conn, group_id, page.after, page.limit)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(MemberList::from_page(members.map(MemberView::from))))
+}
+
+#[utoipa::path(
+    tag = "members",
+    operation_id = "change_member_role",
+    params(
+        ("group_id" = Uuid, Path, description = "The group"),
+        ("user_id" = Uuid, Path, description = "The member"),
+    ),
+    request_body = ChangeRoleRequest,
+    responses(
+        (status = 200, description = "The member with the new role", body = MemberView),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Members cannot change roles; admins cannot touch owners", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such group or member, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The last owner cannot be demoted", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/groups/{group_id}/members/{user_id}")]
+pub async fn change_member_role(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(Uuid, Uuid)>,
+    body: Json<ChangeRoleRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (group_id, user_id) = path.into_inner();
+    let (group_id, target_id) = (GroupId(group_id), UserId(user_id));
+    let new_role = body.0.role;
+    let member = state
+        .write(move |conn| {
+            let actor = member_of(conn, group_id, caller.0)?;
+            groups::lock_group(conn, group_id)?;
+            let target = groups::membership(conn, group_id, target_id)?
+                .ok_or_else(|| ApiError::not_found("member"))?;
+            let owners = groups::count_owners(conn, group_id)?;
+            check_role_change(actor.role, target.role, new_role, owners)?;
+            groups::set_role(conn, target.id, new_role)?;
+            let display_name = tandem_persistence::users::find(conn, target_id)?
+                .display_name
+                .as_str()
+                .to_owned();
+            Ok(MemberView {
+                user_id: target_id.0,
+                display_name,
+                role: new_role,
+                joined_at: target.joined_at,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(member))
+}
+
+#[utoipa::path(
+    tag = "members",
+    operation_id = "remove_member",
+    params(
+        ("group_id" = Uuid, Path, description = "The group"),
+        ("user_id" = Uuid, Path, description = "The member; the caller's own id leaves the group"),
+    ),
+    responses(
+        (status = 204, description = "Removed (or left)"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only owners and admins remove others; admins cannot remove owners", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such group or member, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The last owner cannot leave", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/groups/{group_id}/members/{user_id}")]
+pub async fn remove_member(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (group_id, user_id) = path.into_inner();
+    let (group_id, target_id) = (GroupId(group_id), UserId(user_id));
+    state
+        .write(move |conn| {
+            let actor = member_of(conn, group_id, caller.0)?;
+            groups::lock_group(conn, group_id)?;
+            let target = groups::membership(conn, group_id, target_id)?
+                .ok_or_else(|| ApiError::not_found("member"))?;
+            let owners = groups::count_owners(conn, group_id)?;
+            check_removal(
+                actor.user_id == target.user_id,
+                actor.role,
+                target.role,
+                owners,
+            )?;
+            groups::delete_membership(conn, target.id)?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

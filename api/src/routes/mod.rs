@@ -1,0 +1,8 @@
+//! The HTTP routes, one module per resource, registered together with the spec.
+
+pub mod access;
+pub mod auth;
+pub mod groups;
+pub mod health;
+pub mod me;
+pub mod members;

@@ -1,0 +1,42 @@
+//! What every handler shares: the database, the token keys and the clock.
+
+use std::sync::Arc;
+
+use actix_web::web;
+use tandem_domain::clock::Clock;
+use tandem_persistence::{Db, DbConn};
+
+use crate::auth::jwt::JwtKeys;
+use crate::error::ApiError;
+
+pub struct AppState {
+    pub db: Db,
+    pub jwt: JwtKeys,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        tandem_domain::clock::storable(self.clock.now())
+    }
+
+    /// Runs a read on a blocking thread, never on an async worker.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+    {
+        let db = self.db.clone();
+        web::block(move || db.read(f)).await?
+    }
+
+    /// Runs `f` in one write transaction on a blocking thread: all of it lands, or none.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+    {
+        let db = self.db.clone();
+        web::block(move || db.write(f)).await?
+    }
+}

@@ -1,0 +1,14 @@
+//! Tandem's domain: the rules of mentorship programs, free of I/O.
+//!
+//! Nothing here knows about HTTP, SQL or the wall clock: time comes in as a value.
+
+pub mod catalogue;
+pub mod clock;
+pub mod error;
+pub mod group;
+pub mod ids;
+pub mod question;
+pub mod template;
+pub mod user;
+
+pub use error::{DomainError, ValidationError};

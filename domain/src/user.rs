@@ -1,0 +1,186 @@
+//! User accounts: the values a user is made of, each parsed once and valid after.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::ids::UserId;
+use crate::ValidationError;
+
+/// A user account as stored (the password hash stays in persistence).
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: UserId,
+    pub email: Email,
+    pub display_name: DisplayName,
+    pub time_zone: TimeZone,
+    /// Bumped on every change; the API's ETag.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An email address, normalised: trimmed and lower-cased, since emails are unique
+/// regardless of case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let email = raw.trim().to_lowercase();
+        let invalid = || ValidationError::new("email", "must be a valid email address");
+        if email.len() > 254 || email.chars().any(char::is_whitespace) {
+            return Err(invalid());
+        }
+        let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains('@');
+        if local.is_empty() || local.len() > 64 || !domain_ok {
+            return Err(invalid());
+        }
+        Ok(Self(email))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The name shown to other members: 1–80 characters after trimming.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub const MAX_CHARS: usize = 80;
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let name = raw.trim();
+        let chars = name.chars().count();
+        if chars == 0 || chars > Self::MAX_CHARS {
+            return Err(ValidationError::new(
+                "display_name",
+                "must be 1 to 80 characters",
+            ));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(ValidationError::new(
+                "display_name",
+                "must not contain control characters",
+            ));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An IANA time zone name such as `Europe/Rome`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeZone(Tz);
+
+impl TimeZone {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        raw.trim().parse::<Tz>().map(Self).map_err(|_| {
+            ValidationError::new(
+                "time_zone",
+                "must be an IANA time zone name such as Europe/Rome",
+            )
+        })
+    }
+
+    pub fn utc() -> Self {
+        Self(Tz::UTC)
+    }
+
+    pub fn tz(self) -> Tz {
+        self.0
+    }
+
+    pub fn name(self) -> &'static str {
+        self.0.name()
+    }
+}
+
+/// A new password: long enough to resist guessing, short enough to hash cheaply.
+pub struct NewPassword<'a>(&'a str);
+
+impl<'a> NewPassword<'a> {
+    pub const MIN_CHARS: usize = 10;
+    pub const MAX_BYTES: usize = 256;
+
+    pub fn parse(raw: &'a str) -> Result<Self, ValidationError> {
+        if raw.chars().count() < Self::MIN_CHARS || raw.len() > Self::MAX_BYTES {
+            return Err(ValidationError::new(
+                "password",
+                "must be at least 10 characters and at most 256 bytes",
+            ));
+        }
+        Ok(Self(raw))
+    }
+
+    pub fn expose(&self) -> &'a str {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            Email::parse("  Ada@Example.ORG ").map(|e| e.to_string()),
+            Ok("ada@example.org".to_owned())
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.org",
+            "ada@example",
+            "a da@x.org",
+            "a@.org",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn display_names_are_trimmed_and_bounded() {
+        assert_eq!(
+            DisplayName::parse(" Ada ").map(|n| n.as_str().to_owned()),
+            Ok("Ada".into())
+        );
+        assert!(DisplayName::parse("   ").is_err());
+        assert!(DisplayName::parse(&"x".repeat(81)).is_err());
+        assert!(DisplayName::parse(&"è".repeat(80)).is_ok());
+    }
+
+    #[test]
+    fn time_zones_are_iana_names() {
+        assert_eq!(
+            TimeZone::parse("Europe/Rome").map(|t| t.name()),
+            Ok("Europe/Rome")
+        );
+        assert!(TimeZone::parse("Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn passwords_have_bounds() {
+        assert!(NewPassword::parse("short").is_err());
+        assert!(NewPassword::parse("long enough pass").is_ok());
+        assert!(NewPassword::parse(&"x".repeat(300)).is_err());
+    }
+}

@@ -1,0 +1,193 @@
+//! Connections, pools and migrations for both engines behind one type.
+//!
+//! SQLite gets one writer connection beside a pool of readers: SQLite allows a single
+//! writer anyway, and queueing writers in the pool (instead of inside SQLite's busy
+//! handler) keeps write latency flat and avoids `database is locked` on lock upgrades.
+//! PostgreSQL uses one pool for both.
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::StoreError;
+
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// A connection to either engine; repositories are written once against it.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgres(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Which engine a database URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Postgres,
+    Sqlite,
+}
+
+impl Engine {
+    pub fn of_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Engine::Postgres
+        } else {
+            Engine::Sqlite
+        }
+    }
+}
+
+/// Opens connections for the engine the URL names. Chosen by scheme rather than by
+/// trying each engine in turn, so a PostgreSQL outage reports its real cause at once.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: String,
+    engine: Engine,
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        match self.engine {
+            Engine::Postgres => diesel::PgConnection::establish(&self.url).map(DbConn::Postgres),
+            Engine::Sqlite => {
+                let mut conn = diesel::SqliteConnection::establish(&self.url)?;
+                // Every connection needs these: they are per connection in SQLite.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL;
+                     PRAGMA foreign_keys = ON;
+                     PRAGMA busy_timeout = 5000;
+                     PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+        .map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
+
+/// The database: a reader pool and a writer pool (the same pool on PostgreSQL).
+#[derive(Clone)]
+pub struct Db {
+    engine: Engine,
+    readers: Pool,
+    writer: Pool,
+}
+
+/// How to open the database.
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    pub url: String,
+    pub pool_size: u32,
+    pub connect_timeout: Duration,
+}
+
+impl Db {
+    /// Opens the database, creating an SQLite file's folder when needed.
+    pub fn open(config: &DbConfig) -> Result<Self, StoreError> {
+        let engine = Engine::of_url(&config.url);
+        let manager = ConnectionManager {
+            url: config.url.clone(),
+            engine,
+        };
+        let build = |size: u32| {
+            r2d2::Pool::builder()
+                .max_size(size)
+                .min_idle(Some(1))
+                .connection_timeout(config.connect_timeout)
+                .build(manager.clone())
+                .map_err(StoreError::Unavailable)
+        };
+        match engine {
+            Engine::Postgres => {
+                let pool = build(config.pool_size)?;
+                Ok(Self {
+                    engine,
+                    readers: pool.clone(),
+                    writer: pool,
+                })
+            }
+            Engine::Sqlite => {
+                if let Some(parent) = Path::new(&config.url).parent() {
+                    if !parent.as_os_str().is_empty() {
+                        std::fs::create_dir_all(parent).map_err(|e| {
+                            StoreError::Setup(format!(
+                                "cannot create the folder {}: {e}",
+                                parent.display()
+                            ))
+                        })?;
+                    }
+                }
+                // The writer first: it creates the file and switches it to WAL.
+                let writer = build(1)?;
+                let readers = build(config.pool_size)?;
+                Ok(Self {
+                    engine,
+                    readers,
+                    writer,
+                })
+            }
+        }
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Applies pending migrations; answers how many ran.
+    pub fn migrate(&self) -> Result<usize, StoreError> {
+        let mut conn = self.writer.get().map_err(StoreError::Unavailable)?;
+        let applied = match &mut *conn {
+            DbConn::Postgres(c) => c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len()),
+            DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        }
+        .map_err(|e| StoreError::Setup(format!("migration failed: {e}")))?;
+        Ok(applied)
+    }
+
+    /// Runs `f` on a reader connection. Blocking: call it from a blocking thread.
+    pub fn read<T, E>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut conn = self.readers.get().map_err(StoreError::Unavailable)?;
+        f(&mut conn)
+    }
+
+    /// Runs `f` in one transaction on the writer: all of it is stored, or none.
+    pub fn write<T, E>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError> + From<diesel::result::Error>,
+    {
+        let mut conn = self.writer.get().map_err(StoreError::Unavailable)?;
+        DbConn::transaction(&mut conn, f)
+    }
+
+    /// Is the database reachable?
+    pub fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.readers.get().map_err(StoreError::Unavailable)?;
+        conn.batch_execute("SELECT 1").map_err(StoreError::from)
+    }
+}

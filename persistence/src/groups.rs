@@ -1,0 +1,230 @@
+//! Groups and memberships.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use tandem_domain::group::{Group, Membership, Role};
+use tandem_domain::ids::{GroupId, MembershipId, UserId};
+
+use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
+use crate::schema::{community_groups, memberships, users};
+use crate::{DbConn, Page, StoreError};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = community_groups)]
+struct GroupRow {
+    id: String,
+    name: String,
+    description: String,
+    invite_code: String,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl TryFrom<GroupRow> for Group {
+    type Error = StoreError;
+    fn try_from(row: GroupRow) -> Result<Self, StoreError> {
+        Ok(Group {
+            id: parse_id(&row.id, "group")?,
+            name: row.name,
+            description: row.description,
+            invite_code: row.invite_code,
+            version: row.version,
+            created_at: from_db_time(row.created_at),
+            updated_at: from_db_time(row.updated_at),
+        })
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = memberships)]
+struct MembershipRow {
+    id: String,
+    group_id: String,
+    user_id: String,
+    role: String,
+    joined_at: NaiveDateTime,
+}
+
+impl TryFrom<MembershipRow> for Membership {
+    type Error = StoreError;
+    fn try_from(row: MembershipRow) -> Result<Self, StoreError> {
+        Ok(Membership {
+            id: parse_id(&row.id, "membership")?,
+            group_id: parse_id(&row.group_id, "group")?,
+            user_id: parse_id(&row.user_id, "user")?,
+            role: Role::parse(&row.role).ok_or_else(|| corrupt(format!("role {:?}", row.role)))?,
+            joined_at: from_db_time(row.joined_at),
+        })
+    }
+}
+
+pub fn insert_group(conn: &mut DbConn, group: &Group) -> Result<(), StoreError> {
+    diesel::insert_into(community_groups::table)
+        .values((
+            community_groups::id.eq(group.id.to_string()),
+            community_groups::name.eq(&group.name),
+            community_groups::description.eq(&group.description),
+            community_groups::invite_code.eq(&group.invite_code),
+            community_groups::version.eq(group.version),
+            community_groups::created_at.eq(to_db_time(group.created_at)),
+            community_groups::updated_at.eq(to_db_time(group.updated_at)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find_group(conn: &mut DbConn, id: GroupId) -> Result<Group, StoreError> {
+    community_groups::table
+        .find(id.to_string())
+        .select(GroupRow::as_select())
+        .first(conn)?
+        .try_into()
+}
+
+/// Takes the group's row lock for the rest of the transaction (a no-op update, which
+/// works on both engines), so concurrent membership changes of one group run one
+/// after another and rules such as "the last owner stays" hold.
+pub fn lock_group(conn: &mut DbConn, id: GroupId) -> Result<(), StoreError> {
+    let key = id.to_string();
+    let locked = diesel::update(community_groups::table.find(&key))
+        .set(community_groups::id.eq(&key))
+        .execute(conn)?;
+    if locked == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Writes a group's name, description and invite code, bumping its version.
+pub fn update_group(
+    conn: &mut DbConn,
+    group: &Group,
+    now: DateTime<Utc>,
+) -> Result<Group, StoreError> {
+    diesel::update(community_groups::table.find(group.id.to_string()))
+        .set((
+            community_groups::name.eq(&group.name),
+            community_groups::description.eq(&group.description),
+            community_groups::invite_code.eq(&group.invite_code),
+            community_groups::version.eq(community_groups::version + 1),
+            community_groups::updated_at.eq(to_db_time(now)),
+        ))
+        .execute(conn)?;
+    find_group(conn, group.id)
+}
+
+pub fn insert_membership(conn: &mut DbConn, membership: &Membership) -> Result<(), StoreError> {
+    diesel::insert_into(memberships::table)
+        .values((
+            memberships::id.eq(membership.id.to_string()),
+            memberships::group_id.eq(membership.group_id.to_string()),
+            memberships::user_id.eq(membership.user_id.to_string()),
+            memberships::role.eq(membership.role.as_str()),
+            memberships::joined_at.eq(to_db_time(membership.joined_at)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The user's membership of the group, if any.
+pub fn membership(
+    conn: &mut DbConn,
+    group_id: GroupId,
+    user_id: UserId,
+) -> Result<Option<Membership>, StoreError> {
+    memberships::table
+        .filter(memberships::group_id.eq(group_id.to_string()))
+        .filter(memberships::user_id.eq(user_id.to_string()))
+        .select(MembershipRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Membership::try_from)
+        .transpose()
+}
+
+/// The groups a user belongs to, in the order they joined, with their membership.
+pub fn groups_of_user(
+    conn: &mut DbConn,
+    user_id: UserId,
+    after: Option<MembershipId>,
+    limit: usize,
+) -> Result<Page<(Group, Membership), MembershipId>, StoreError> {
+    let mut query = memberships::table
+        .inner_join(community_groups::table)
+        .filter(memberships::user_id.eq(user_id.to_string()))
+        .select((GroupRow::as_select(), MembershipRow::as_select()))
+        .order(memberships::id.asc())
+        .limit(fetch_limit(limit))
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(memberships::id.gt(after.to_string()));
+    }
+    let rows = query
+        .load::<(GroupRow, MembershipRow)>(conn)?
+        .into_iter()
+        .map(|(g, m)| Ok((Group::try_from(g)?, Membership::try_from(m)?)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(Page::from_rows(rows, limit, |(_, m)| m.id))
+}
+
+/// A member of a group as listed: the membership and the member's display name.
+pub struct MemberEntry {
+    pub membership: Membership,
+    pub display_name: String,
+}
+
+pub fn members(
+    conn: &mut DbConn,
+    group_id: GroupId,
+    after: Option<MembershipId>,
+    limit: usize,
+) -> Result<Page<MemberEntry, MembershipId>, StoreError> {
+    let mut query = memberships::table
+        .inner_join(users::table)
+        .filter(memberships::group_id.eq(group_id.to_string()))
+        .select((MembershipRow::as_select(), users::display_name))
+        .order(memberships::id.asc())
+        .limit(fetch_limit(limit))
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(memberships::id.gt(after.to_string()));
+    }
+    let rows = query
+        .load::<(MembershipRow, String)>(conn)?
+        .into_iter()
+        .map(|(m, display_name)| {
+            Ok(MemberEntry {
+                membership: Membership::try_from(m)?,
+                display_name,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(Page::from_rows(rows, limit, |e| e.membership.id))
+}
+
+pub fn count_owners(conn: &mut DbConn, group_id: GroupId) -> Result<usize, StoreError> {
+    let count: i64 = memberships::table
+        .filter(memberships::group_id.eq(group_id.to_string()))
+        .filter(memberships::role.eq(Role::Owner.as_str()))
+        .count()
+        .get_result(conn)?;
+    Ok(usize::try_from(count).unwrap_or(0))
+}
+
+pub fn set_role(conn: &mut DbConn, id: MembershipId, role: Role) -> Result<(), StoreError> {
+    diesel::update(memberships::table.find(id.to_string()))
+        .set(memberships::role.eq(role.as_str()))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete_membership(conn: &mut DbConn, id: MembershipId) -> Result<(), StoreError> {
+    diesel::delete(memberships::table.find(id.to_string())).execute(conn)?;
+    Ok(())
+}
+
+fn fetch_limit(limit: usize) -> i64 {
+    // One more than asked tells whether another page follows.
+    i64::try_from(limit).unwrap_or(100) + 1
+}

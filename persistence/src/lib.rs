@@ -1,0 +1,17 @@
+//! Tandem's storage: one diesel code path for SQLite (the embedded default) and
+//! PostgreSQL (production). Repository functions take `&mut DbConn`, so several of
+//! them compose inside one transaction (`Db::write`).
+
+mod convert;
+pub mod db;
+mod error;
+pub mod groups;
+mod page;
+pub mod refresh_tokens;
+pub mod schema;
+pub mod users;
+
+pub use db::{Db, DbConfig, DbConn, Engine};
+pub use diesel::result::Error as DieselError;
+pub use error::StoreError;
+pub use page::Page;

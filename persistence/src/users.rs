@@ -1,0 +1,111 @@
+//! Users and their credentials.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use tandem_domain::ids::UserId;
+use tandem_domain::user::{DisplayName, Email, TimeZone, User};
+
+use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
+use crate::schema::users;
+use crate::{DbConn, StoreError};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users)]
+struct UserRow {
+    id: String,
+    email: String,
+    display_name: String,
+    password_hash: String,
+    time_zone: String,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl UserRow {
+    fn into_user(self) -> Result<(User, String), StoreError> {
+        let user = User {
+            id: parse_id(&self.id, "user")?,
+            email: Email::parse(&self.email).map_err(|_| corrupt("stored email"))?,
+            display_name: DisplayName::parse(&self.display_name)
+                .map_err(|_| corrupt("stored display name"))?,
+            time_zone: TimeZone::parse(&self.time_zone).map_err(|_| corrupt("stored time zone"))?,
+            version: self.version,
+            created_at: from_db_time(self.created_at),
+            updated_at: from_db_time(self.updated_at),
+        };
+        Ok((user, self.password_hash))
+    }
+}
+
+/// Stores a new user. A taken email is `StoreError::Constraint`.
+pub fn insert(conn: &mut DbConn, user: &User, password_hash: &str) -> Result<(), StoreError> {
+    diesel::insert_into(users::table)
+        .values((
+            users::id.eq(user.id.to_string()),
+            users::email.eq(user.email.as_str()),
+            users::display_name.eq(user.display_name.as_str()),
+            users::password_hash.eq(password_hash),
+            users::time_zone.eq(user.time_zone.name()),
+            users::version.eq(user.version),
+            users::created_at.eq(to_db_time(user.created_at)),
+            users::updated_at.eq(to_db_time(user.updated_at)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A user and their password hash, by email.
+pub fn find_by_email(
+    conn: &mut DbConn,
+    email: &Email,
+) -> Result<Option<(User, String)>, StoreError> {
+    users::table
+        .filter(users::email.eq(email.as_str()))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(UserRow::into_user)
+        .transpose()
+}
+
+pub fn find(conn: &mut DbConn, id: UserId) -> Result<User, StoreError> {
+    users::table
+        .find(id.to_string())
+        .select(UserRow::as_select())
+        .first(conn)?
+        .into_user()
+        .map(|(user, _)| user)
+}
+
+/// Writes a changed profile and bumps its version.
+pub fn update_profile(
+    conn: &mut DbConn,
+    user: &User,
+    now: DateTime<Utc>,
+) -> Result<User, StoreError> {
+    diesel::update(users::table.find(user.id.to_string()))
+        .set((
+            users::display_name.eq(user.display_name.as_str()),
+            users::time_zone.eq(user.time_zone.name()),
+            users::version.eq(users::version + 1),
+            users::updated_at.eq(to_db_time(now)),
+        ))
+        .execute(conn)?;
+    find(conn, user.id)
+}
+
+/// Display names of several users at once, for lists.
+pub fn display_names(
+    conn: &mut DbConn,
+    ids: &[UserId],
+) -> Result<std::collections::HashMap<UserId, String>, StoreError> {
+    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    users::table
+        .filter(users::id.eq_any(keys))
+        .select((users::id, users::display_name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .map(|(id, name)| Ok((parse_id(&id, "user")?, name)))
+        .collect()
+}

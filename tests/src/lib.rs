@@ -1,0 +1,179 @@
+//! The test harness: each test starts the real server on port 0 with a database of its
+//! own and talks HTTP to it.
+//!
+//! `TANDEM_TEST_BACKEND=postgres` (with `TANDEM_TEST_DATABASE_URL` naming a server)
+//! runs the suite on PostgreSQL, one fresh database per test; otherwise on SQLite, one
+//! file per test in a temporary folder.
+
+pub mod client;
+pub mod db;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use tandem_api::Application;
+use tandem_domain_clock::SystemClock;
+
+pub use client::{Request, Response};
+use db::TestDb;
+
+/// The secret the test servers sign with, so tests can forge tokens on purpose.
+pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256!";
+
+pub struct TestApp {
+    pub base_url: String,
+    agent: ureq::Agent,
+    handle: actix_web::dev::ServerHandle,
+    _db: TestDb,
+}
+
+/// A registered user and their tokens.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub token: String,
+    pub refresh_token: String,
+}
+
+impl TestApp {
+    pub fn spawn() -> TestApp {
+        let db = TestDb::create();
+        let database = tandem_persistence::Db::open(&tandem_persistence::DbConfig {
+            url: db.url().to_owned(),
+            pool_size: 5,
+            connect_timeout: std::time::Duration::from_secs(10),
+        })
+        .expect("open test database");
+        database.migrate().expect("migrate test database");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+        let port = listener.local_addr().expect("local addr").port();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let app = Application::build(
+                    listener,
+                    database,
+                    JWT_SECRET.as_bytes(),
+                    Arc::new(SystemClock),
+                    Some(2),
+                )
+                .expect("build app");
+                sender.send(app.handle()).expect("send handle");
+                app.run_until_stopped().await.expect("server ran");
+            });
+        });
+        let handle = receiver.recv().expect("server started");
+        TestApp {
+            base_url: format!("http://127.0.0.1:{port}"),
+            agent: ureq::AgentBuilder::new()
+                .timeout(std::time::Duration::from_secs(30))
+                .redirects(0)
+                .build(),
+            handle,
+            _db: db,
+        }
+    }
+
+    pub fn request(&self, method: &str, path: &str) -> Request {
+        Request::new(
+            self.agent
+                .request(method, &format!("{}{}", self.base_url, path)),
+        )
+    }
+
+    pub fn get(&self, path: &str) -> Request {
+        self.request("GET", path)
+    }
+
+    pub fn post(&self, path: &str) -> Request {
+        self.request("POST", path)
+    }
+
+    pub fn patch(&self, path: &str) -> Request {
+        self.request("PATCH", path)
+    }
+
+    pub fn delete(&self, path: &str) -> Request {
+        self.request("DELETE", path)
+    }
+
+    pub fn put(&self, path: &str) -> Request {
+        self.request("PUT", path)
+    }
+
+    /// Registers a user named `name` with email `<name>@example.org`.
+    pub fn register(&self, name: &str) -> TestUser {
+        let email = format!("{}@example.org", name.to_lowercase());
+        let response = self
+            .post("/v1/auth/register")
+            .json(&json!({
+                "email": email,
+                "password": "correct horse battery",
+                "display_name": name,
+                "time_zone": "Europe/Rome",
+            }))
+            .send();
+        assert_eq!(response.status, 201, "register {name}: {}", response.body);
+        TestUser {
+            id: response.str("/user/id"),
+            email,
+            display_name: name.to_owned(),
+            token: response.str("/access_token"),
+            refresh_token: response.str("/refresh_token"),
+        }
+    }
+
+    /// Creates a group owned by `owner`; answers the group's JSON.
+    pub fn create_group(&self, owner: &TestUser, name: &str) -> Value {
+        let response = self
+            .post("/v1/groups")
+            .token(&owner.token)
+            .json(&json!({"name": name, "description": "A test community"}))
+            .send();
+        assert_eq!(response.status, 201, "create group: {}", response.body);
+        response.body
+    }
+
+    /// `user` joins the group with its invite code.
+    pub fn join(&self, user: &TestUser, group: &Value) {
+        let id = group["id"].as_str().expect("group id");
+        let code = group["invite_code"].as_str().expect("invite code");
+        let response = self
+            .post(&format!("/v1/groups/{id}/join"))
+            .token(&user.token)
+            .json(&json!({"invite_code": code}))
+            .send();
+        assert_eq!(response.status, 200, "join: {}", response.body);
+    }
+
+    /// Gives `user` a role in the group, acting as `owner`.
+    pub fn set_role(&self, owner: &TestUser, group: &Value, user: &TestUser, role: &str) {
+        let id = group["id"].as_str().expect("group id");
+        let response = self
+            .patch(&format!("/v1/groups/{id}/members/{}", user.id))
+            .token(&owner.token)
+            .json(&json!({"role": role}))
+            .send();
+        assert_eq!(response.status, 200, "set role: {}", response.body);
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop before the database goes away; the stop completes in the server's thread.
+        drop(self.handle.stop(false));
+    }
+}
+
+mod tandem_domain_clock {
+    pub struct SystemClock;
+
+    impl tandem_domain::clock::Clock for SystemClock {
+        fn now(&self) -> chrono::DateTime<chrono::Utc> {
+            chrono::Utc::now()
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! The published spec is the one the server serves and the code generates.
+
+use tandem_tests::TestApp;
+
+const COMMITTED: &str = include_str!("../../../openapi/openapi.json");
+
+#[test]
+fn the_committed_spec_is_current() {
+    let generated = tandem_api::openapi::spec_json();
+    assert!(
+        generated == COMMITTED,
+        "openapi/openapi.json is stale: run `make openapi` and commit the result"
+    );
+}
+
+#[test]
+fn the_server_serves_the_committed_spec() {
+    let app = TestApp::spawn();
+    let served = app.get("/openapi.json").send();
+    assert_eq!(served.status, 200);
+    assert_eq!(served.text, COMMITTED);
+}
+
+#[test]
+fn every_operation_is_named_and_documents_its_errors() {
+    let spec: serde_json::Value = serde_json::from_str(COMMITTED).expect("spec is JSON");
+    assert_eq!(spec["openapi"], "3.1.0");
+    let mut ids = std::collections::HashSet::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(ids.insert(id.to_owned()), "duplicate operationId {id}");
+            let responses = op["responses"].as_object().expect("responses");
+            assert!(!responses.is_empty(), "{id} documents no response");
+            let needs_auth = op["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+            if needs_auth {
+                assert!(
+                    responses.contains_key("401"),
+                    "{id} needs auth but documents no 401"
+                );
+            }
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert!(
+                        response["content"]
+                            .get("application/problem+json")
+                            .is_some(),
+                        "{id} {status} is not problem+json"
+                    );
+                }
+            }
+        }
+    }
+}
