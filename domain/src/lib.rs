@@ -7,6 +7,7 @@ pub mod clock;
 pub mod error;
 pub mod group;
 pub mod ids;
+pub mod matching;
 pub mod question;
 pub mod template;
 pub mod user;
