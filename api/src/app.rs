@@ -19,7 +19,8 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::jwt::JwtKeys;
 use crate::error::ApiError;
 use crate::extract::path::path_error_handler;
-use crate::routes::{auth, groups, health, me, members};
+use crate::routes::templates;
+use crate::routes::{auth, enrolments, groups, health, me, members, programs};
 use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -34,6 +35,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(auth::login)
                 .service(auth::refresh_tokens)
                 .service(auth::logout)
+                .service(templates::list_templates)
+                .service(templates::get_template)
+                .service(templates::create_custom_template)
+                .service(templates::list_custom_templates)
+                .service(templates::get_custom_template)
+                .service(templates::update_custom_template)
+                .service(templates::delete_custom_template)
                 .service(me::get_me)
                 .service(me::update_me)
                 .service(groups::create_group)
@@ -44,7 +52,16 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(groups::join_group)
                 .service(members::list_members)
                 .service(members::change_member_role)
-                .service(members::remove_member),
+                .service(members::remove_member)
+                .service(programs::create_program)
+                .service(programs::list_programs)
+                .service(programs::get_program)
+                .service(programs::update_program)
+                .service(enrolments::enrol)
+                .service(enrolments::list_enrolments)
+                .service(enrolments::get_enrolment)
+                .service(enrolments::update_enrolment)
+                .service(enrolments::withdraw_enrolment),
         );
 }
 

@@ -6,10 +6,12 @@ pub mod config;
 pub mod error;
 pub mod etag;
 pub mod extract;
+pub mod language;
 pub mod openapi;
 pub mod pagination;
 pub mod routes;
 pub mod state;
 pub mod telemetry;
+pub mod workflows;
 
 pub use app::Application;

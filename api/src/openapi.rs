@@ -25,6 +25,9 @@ Errors are `application/problem+json` (RFC 9457). Lists take `?limit=` and `?cur
         (name = "me", description = "The caller's own account"),
         (name = "groups", description = "Community groups"),
         (name = "members", description = "Group memberships and roles"),
+        (name = "templates", description = "Built-in and custom program templates"),
+        (name = "programs", description = "Mentorship programs of a group"),
+        (name = "enrolments", description = "Members enrolling as mentor or mentee"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

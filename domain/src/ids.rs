@@ -71,4 +71,14 @@ id_type!(
     TokenFamilyId,
     /// One refresh token.
     RefreshTokenId,
+    /// A custom template saved in a group.
+    CustomTemplateId,
+    /// A mentorship program of a group.
+    ProgramId,
+    /// A member's enrolment in a program as mentor or mentee.
+    EnrolmentId,
+    /// A mentor and a mentee paired in a program.
+    PairingId,
+    /// A notification in a user's feed.
+    NotificationId,
 );

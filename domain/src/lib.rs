@@ -4,10 +4,13 @@
 
 pub mod catalogue;
 pub mod clock;
+pub mod enrolment;
 pub mod error;
 pub mod group;
 pub mod ids;
 pub mod matching;
+pub mod pairing;
+pub mod program;
 pub mod question;
 pub mod template;
 pub mod user;

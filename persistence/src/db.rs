@@ -191,3 +191,15 @@ impl Db {
         conn.batch_execute("SELECT 1").map_err(StoreError::from)
     }
 }
+
+/// Runs `f` in a savepoint of the current transaction: when it fails, what it wrote is
+/// undone and the outer transaction carries on.
+pub fn savepoint<T, E>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    conn.transaction(f)
+}

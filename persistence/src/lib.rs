@@ -3,10 +3,15 @@
 //! them compose inside one transaction (`Db::write`).
 
 mod convert;
+pub mod custom_templates;
 pub mod db;
+pub mod enrolments;
 mod error;
 pub mod groups;
+pub mod notifications;
 mod page;
+pub mod pairings;
+pub mod programs;
 pub mod refresh_tokens;
 pub mod schema;
 pub mod users;

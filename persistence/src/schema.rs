@@ -49,8 +49,111 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    custom_templates (id) {
+        id -> Text,
+        group_id -> Text,
+        key -> Text,
+        language -> Text,
+        name -> Text,
+        description -> Text,
+        duration_weeks -> Integer,
+        cadence_days -> Integer,
+        questions -> Text,
+        weeks -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    programs (id) {
+        id -> Text,
+        group_id -> Text,
+        template_key -> Text,
+        language -> Text,
+        name -> Text,
+        description -> Text,
+        status -> Text,
+        matching -> Text,
+        duration_weeks -> Integer,
+        cadence_days -> Integer,
+        default_capacity -> Integer,
+        requires_approval -> Bool,
+        auto_match_threshold -> Integer,
+        questions -> Text,
+        weeks -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    enrolments (id) {
+        id -> Text,
+        program_id -> Text,
+        user_id -> Text,
+        role -> Text,
+        status -> Text,
+        capacity -> Integer,
+        active_pairings -> Integer,
+        answers -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    pairings (id) {
+        id -> Text,
+        program_id -> Text,
+        mentor_enrolment_id -> Text,
+        mentee_enrolment_id -> Text,
+        mentor_user_id -> Text,
+        mentee_user_id -> Text,
+        introduction -> Text,
+        status -> Text,
+        started_on -> Date,
+        created_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        ended_by -> Nullable<Text>,
+        end_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Text,
+        user_id -> Text,
+        kind -> Text,
+        data -> Text,
+        dedupe_key -> Nullable<Text>,
+        created_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(pairings -> programs (program_id));
+diesel::joinable!(notifications -> users (user_id));
+diesel::joinable!(custom_templates -> community_groups (group_id));
+diesel::joinable!(programs -> community_groups (group_id));
+diesel::joinable!(enrolments -> programs (program_id));
+diesel::joinable!(enrolments -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(memberships -> community_groups (group_id));
 diesel::joinable!(memberships -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, refresh_tokens, community_groups, memberships);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    refresh_tokens,
+    community_groups,
+    memberships,
+    custom_templates,
+    programs,
+    enrolments,
+    pairings,
+    notifications,
+);

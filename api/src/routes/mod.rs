@@ -2,7 +2,10 @@
 
 pub mod access;
 pub mod auth;
+pub mod enrolments;
 pub mod groups;
 pub mod health;
 pub mod me;
 pub mod members;
+pub mod programs;
+pub mod templates;

@@ -2,6 +2,9 @@
 
 mod auth;
 mod conventions;
+mod enrolments;
 mod groups;
 mod members;
 mod openapi;
+mod programs;
+mod templates;

@@ -1,0 +1,5 @@
+//! Steps that several handlers share and that span several repositories, each run
+//! inside the caller's transaction.
+
+pub mod notify;
+pub mod pairing;

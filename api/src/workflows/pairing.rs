@@ -1,0 +1,163 @@
+//! Making pairings (by an admin, a published assignment or auto matching) and ending them.
+
+use chrono::{DateTime, Utc};
+use tandem_domain::enrolment::{Enrolment, EnrolmentRole};
+use tandem_domain::ids::{EnrolmentId, PairingId};
+use tandem_domain::matching::{compatibility, MatchModel};
+use tandem_domain::pairing::{default_introduction, Pairing};
+use tandem_domain::program::{MatchingMode, Program};
+use tandem_persistence::{enrolments, pairings, users, DbConn, StoreError};
+
+use crate::error::{ApiError, FieldError};
+use crate::workflows::notify;
+
+/// One pairing to make.
+pub struct PairingRequest {
+    pub mentor_enrolment_id: EnrolmentId,
+    pub mentee_enrolment_id: EnrolmentId,
+    /// When absent, one is written from the match's reasons.
+    pub introduction: Option<String>,
+}
+
+/// Makes a pairing inside the caller's transaction: checks the rules, stores it (the
+/// database re-checks capacity and the mentee's single active pairing) and notifies
+/// both partners.
+pub fn make(
+    conn: &mut DbConn,
+    program: &Program,
+    request: &PairingRequest,
+    now: DateTime<Utc>,
+) -> Result<Pairing, ApiError> {
+    let load = |conn: &mut DbConn, id: EnrolmentId, field: &str| {
+        enrolments::find(conn, id).map_err(|e| match e {
+            StoreError::NotFound => ApiError::invalid(field, "is not an enrolment of this program"),
+            other => other.into(),
+        })
+    };
+    let mentor = load(conn, request.mentor_enrolment_id, "mentor_enrolment_id")?;
+    let mentee = load(conn, request.mentee_enrolment_id, "mentee_enrolment_id")?;
+    let mentee_user = users::find(conn, mentee.user_id)?;
+    let mentor_user = users::find(conn, mentor.user_id)?;
+    let started_on = now.with_timezone(&mentee_user.time_zone.tz()).date_naive();
+    let introduction = match &request.introduction {
+        Some(text) => text.clone(),
+        None => {
+            let reasons =
+                compatibility(&program.questions, &mentee.answers, &mentor.answers).reasons;
+            default_introduction(
+                program.language,
+                mentor_user.display_name.as_str(),
+                mentee_user.display_name.as_str(),
+                &reasons,
+            )
+        }
+    };
+    let pairing = Pairing::new(
+        PairingId::new_v7(now),
+        program,
+        &mentor,
+        &mentee,
+        introduction,
+        started_on,
+        now,
+    )?;
+    pairings::insert(conn, &pairing).map_err(|e| match e {
+        StoreError::Constraint(_) => ApiError::Conflict(
+            "the mentee was paired meanwhile, or the mentor's places were taken; fetch the enrolments again".into(),
+        ),
+        other => other.into(),
+    })?;
+    notify::matched(
+        conn,
+        program,
+        &pairing,
+        mentor_user.display_name.as_str(),
+        mentee_user.display_name.as_str(),
+        now,
+    )?;
+    Ok(pairing)
+}
+
+/// In a program with `matching: auto`, pairs a newly active enrolment with the best
+/// available partners whose score reaches the program's threshold: a mentee with one
+/// mentor, a mentor with as many waiting mentees as their capacity allows. Each pairing
+/// is tried in a savepoint, so a partner taken meanwhile by a concurrent request is
+/// skipped and the enrolment itself still stands.
+pub fn auto_match(
+    conn: &mut DbConn,
+    program: &Program,
+    enrolment: &Enrolment,
+    now: DateTime<Utc>,
+) -> Result<Vec<Pairing>, ApiError> {
+    if program.settings.matching != MatchingMode::Auto || enrolment.free_capacity() == 0 {
+        return Ok(Vec::new());
+    }
+    let other_role = match enrolment.role {
+        EnrolmentRole::Mentor => EnrolmentRole::Mentee,
+        EnrolmentRole::Mentee => EnrolmentRole::Mentor,
+    };
+    let model = MatchModel::new(&program.questions);
+    let own = model.profile(&enrolment.answers);
+    let threshold = program.settings.auto_match_threshold;
+    let mut candidates: Vec<(u8, Enrolment)> = enrolments::available(conn, program.id, other_role)?
+        .into_iter()
+        .filter(|c| c.user_id != enrolment.user_id)
+        .map(|c| {
+            let theirs = model.profile(&c.answers);
+            let score = match enrolment.role {
+                EnrolmentRole::Mentee => model.score(&own, &theirs),
+                EnrolmentRole::Mentor => model.score(&theirs, &own),
+            };
+            (score, c)
+        })
+        .filter(|(score, _)| *score >= threshold)
+        .collect();
+    // Best score first; among equals, whoever has waited longest.
+    candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.id.cmp(&b.1.id)));
+    let mut wanted = usize::from(enrolment.free_capacity());
+    let mut made = Vec::new();
+    for (_, candidate) in candidates {
+        if wanted == 0 {
+            break;
+        }
+        let request = match enrolment.role {
+            EnrolmentRole::Mentee => PairingRequest {
+                mentor_enrolment_id: candidate.id,
+                mentee_enrolment_id: enrolment.id,
+                introduction: None,
+            },
+            EnrolmentRole::Mentor => PairingRequest {
+                mentor_enrolment_id: enrolment.id,
+                mentee_enrolment_id: candidate.id,
+                introduction: None,
+            },
+        };
+        match tandem_persistence::db::savepoint(conn, |conn| make(conn, program, &request, now)) {
+            Ok(pairing) => {
+                made.push(pairing);
+                wanted -= 1;
+            }
+            Err(ApiError::Conflict(_)) => continue,
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(made)
+}
+
+/// Prefixes the fields of a validation error (and the detail of a conflict) with the
+/// position of the item in a batch, so the client knows which one failed.
+pub fn within_item(error: ApiError, prefix: &str) -> ApiError {
+    match error {
+        ApiError::Validation(errors) => ApiError::Validation(
+            errors
+                .into_iter()
+                .map(|e| FieldError {
+                    field: format!("{prefix}.{}", e.field),
+                    message: e.message,
+                })
+                .collect(),
+        ),
+        ApiError::Conflict(detail) => ApiError::Conflict(format!("{prefix}: {detail}")),
+        other => other,
+    }
+}

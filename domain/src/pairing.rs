@@ -1,0 +1,360 @@
+//! Pairings: a mentor and a mentee of one program, and the rules for making and
+//! ending one.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::enrolment::{Enrolment, EnrolmentRole, EnrolmentStatus};
+use crate::ids::{PairingId, ProgramId, UserId};
+use crate::program::{Program, ProgramStatus};
+use crate::template::Language;
+use crate::{DomainError, ValidationError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum PairingStatus {
+    Active,
+    /// The schedule ran out.
+    Completed,
+    /// Ended early by a partner or an admin.
+    Ended,
+}
+
+impl PairingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PairingStatus::Active => "active",
+            PairingStatus::Completed => "completed",
+            PairingStatus::Ended => "ended",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "active" => Some(PairingStatus::Active),
+            "completed" => Some(PairingStatus::Completed),
+            "ended" => Some(PairingStatus::Ended),
+            _ => None,
+        }
+    }
+}
+
+/// One side of a pairing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Partner {
+    pub enrolment_id: crate::ids::EnrolmentId,
+    pub user_id: UserId,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pairing {
+    pub id: PairingId,
+    pub program_id: ProgramId,
+    pub mentor: Partner,
+    pub mentee: Partner,
+    pub introduction: String,
+    pub status: PairingStatus,
+    pub started_on: NaiveDate,
+    pub created_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub ended_by: Option<UserId>,
+    pub end_reason: Option<String>,
+}
+
+pub const MAX_INTRODUCTION: usize = 2000;
+pub const MAX_END_REASON: usize = 1000;
+
+/// An introduction: 1–2000 characters after trimming.
+pub fn validate_introduction(text: &str, field: &str) -> Result<String, ValidationError> {
+    let text = text.trim();
+    let chars = text.chars().count();
+    if chars == 0 || chars > MAX_INTRODUCTION {
+        return Err(ValidationError::new(field, "must be 1 to 2000 characters"));
+    }
+    Ok(text.to_owned())
+}
+
+impl Pairing {
+    /// Pairs a mentee with a mentor of the same program. The caller holds both
+    /// enrolments as they are inside the transaction that stores the pairing; the
+    /// database re-checks capacity and the mentee's single active pairing.
+    pub fn new(
+        id: PairingId,
+        program: &Program,
+        mentor: &Enrolment,
+        mentee: &Enrolment,
+        introduction: String,
+        started_on: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<Self, DomainError> {
+        if !matches!(program.status, ProgramStatus::Open | ProgramStatus::Closed) {
+            return Err(DomainError::Conflict(
+                "pairs are made only while a program is open or closed",
+            ));
+        }
+        let mut errors = Vec::new();
+        if mentor.program_id != program.id {
+            errors.push(ValidationError::new(
+                "mentor_enrolment_id",
+                "is not an enrolment of this program",
+            ));
+        } else if mentor.role != EnrolmentRole::Mentor {
+            errors.push(ValidationError::new(
+                "mentor_enrolment_id",
+                "is a mentee's enrolment",
+            ));
+        }
+        if mentee.program_id != program.id {
+            errors.push(ValidationError::new(
+                "mentee_enrolment_id",
+                "is not an enrolment of this program",
+            ));
+        } else if mentee.role != EnrolmentRole::Mentee {
+            errors.push(ValidationError::new(
+                "mentee_enrolment_id",
+                "is a mentor's enrolment",
+            ));
+        }
+        if errors.is_empty() && mentor.user_id == mentee.user_id {
+            errors.push(ValidationError::new(
+                "mentee_enrolment_id",
+                "cannot be paired with their own mentor enrolment",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(DomainError::Invalid(errors));
+        }
+        if mentor.status != EnrolmentStatus::Active || mentee.status != EnrolmentStatus::Active {
+            return Err(DomainError::Conflict("both enrolments must be active"));
+        }
+        if mentee.active_pairings > 0 {
+            return Err(DomainError::Conflict(
+                "the mentee already has an active pairing",
+            ));
+        }
+        if mentor.free_capacity() == 0 {
+            return Err(DomainError::Conflict("the mentor has no free capacity"));
+        }
+        Ok(Self {
+            id,
+            program_id: program.id,
+            mentor: Partner {
+                enrolment_id: mentor.id,
+                user_id: mentor.user_id,
+            },
+            mentee: Partner {
+                enrolment_id: mentee.id,
+                user_id: mentee.user_id,
+            },
+            introduction,
+            status: PairingStatus::Active,
+            started_on,
+            created_at: now,
+            ended_at: None,
+            ended_by: None,
+            end_reason: None,
+        })
+    }
+
+    pub fn involves(&self, user: UserId) -> bool {
+        self.mentor.user_id == user || self.mentee.user_id == user
+    }
+
+    /// The other partner, seen from `user`.
+    pub fn partner_of(&self, user: UserId) -> Option<UserId> {
+        if self.mentor.user_id == user {
+            Some(self.mentee.user_id)
+        } else if self.mentee.user_id == user {
+            Some(self.mentor.user_id)
+        } else {
+            None
+        }
+    }
+
+    /// Ends an active pairing early, with a reason (1–1000 characters).
+    pub fn end(&mut self, by: UserId, reason: &str, now: DateTime<Utc>) -> Result<(), DomainError> {
+        let reason = reason.trim();
+        let chars = reason.chars().count();
+        if chars == 0 || chars > MAX_END_REASON {
+            return Err(ValidationError::new("reason", "must be 1 to 1000 characters").into());
+        }
+        if self.status != PairingStatus::Active {
+            return Err(DomainError::Conflict("only an active pairing can be ended"));
+        }
+        self.status = PairingStatus::Ended;
+        self.ended_at = Some(now);
+        self.ended_by = Some(by);
+        self.end_reason = Some(reason.to_owned());
+        Ok(())
+    }
+}
+
+/// The introduction written for a pair when an admin gives none (auto matching and
+/// published assignments): who they are and why they were matched.
+pub fn default_introduction(
+    language: Language,
+    mentor_name: &str,
+    mentee_name: &str,
+    reasons: &[String],
+) -> String {
+    let mut text = match language {
+        Language::En => format!("{mentee_name}, meet {mentor_name}, your mentor in this program."),
+        Language::It => format!(
+            "{mentee_name}, ti presentiamo {mentor_name}, che ti accompagnerà in questo percorso."
+        ),
+    };
+    if !reasons.is_empty() {
+        let why = reasons.join("; ");
+        text.push(' ');
+        text.push_str(&match language {
+            Language::En => format!("You were matched because you have things in common: {why}."),
+            Language::It => format!("Vi abbiamo abbinati perché avete cose in comune: {why}."),
+        });
+    }
+    text.chars().take(MAX_INTRODUCTION).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue;
+    use crate::ids::{EnrolmentId, GroupId};
+    use crate::program::SettingsChange;
+    use crate::question::Answers;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_764_000_000, 0).unwrap_or_default()
+    }
+
+    fn open_program() -> Program {
+        let template = catalogue::builtin("new-parents", Language::En)
+            .cloned()
+            .unwrap_or_else(|| panic!());
+        let mut program = Program::from_template(
+            crate::ids::ProgramId::new_v7(now()),
+            GroupId::new_v7(now()),
+            &template,
+            SettingsChange::default(),
+            now(),
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        program.status = ProgramStatus::Open;
+        program
+    }
+
+    fn enrolment(program: &Program, role: EnrolmentRole, capacity: u8) -> Enrolment {
+        Enrolment {
+            id: EnrolmentId::new_v7(now()),
+            program_id: program.id,
+            user_id: UserId::new_v7(now()),
+            role,
+            status: EnrolmentStatus::Active,
+            capacity,
+            active_pairings: 0,
+            answers: Answers::new(),
+            version: 1,
+            created_at: now(),
+            updated_at: now(),
+        }
+    }
+
+    fn pair(
+        program: &Program,
+        mentor: &Enrolment,
+        mentee: &Enrolment,
+    ) -> Result<Pairing, DomainError> {
+        Pairing::new(
+            PairingId::new_v7(now()),
+            program,
+            mentor,
+            mentee,
+            "Hello".into(),
+            now().date_naive(),
+            now(),
+        )
+    }
+
+    #[test]
+    fn a_mentor_and_a_mentee_of_the_program_pair() {
+        let program = open_program();
+        let mentor = enrolment(&program, EnrolmentRole::Mentor, 2);
+        let mentee = enrolment(&program, EnrolmentRole::Mentee, 1);
+        let pairing = pair(&program, &mentor, &mentee).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(pairing.status, PairingStatus::Active);
+        assert_eq!(pairing.partner_of(mentor.user_id), Some(mentee.user_id));
+    }
+
+    #[test]
+    fn the_rules_refuse_bad_pairs() {
+        let program = open_program();
+        let mentor = enrolment(&program, EnrolmentRole::Mentor, 1);
+        let mentee = enrolment(&program, EnrolmentRole::Mentee, 1);
+        assert!(matches!(
+            pair(&program, &mentee, &mentor),
+            Err(DomainError::Invalid(_))
+        ));
+        let mut myself = mentee.clone();
+        myself.role = EnrolmentRole::Mentee;
+        let mut me_as_mentor = mentor.clone();
+        me_as_mentor.user_id = myself.user_id;
+        assert!(matches!(
+            pair(&program, &me_as_mentor, &myself),
+            Err(DomainError::Invalid(_))
+        ));
+        let mut full = mentor.clone();
+        full.active_pairings = 1;
+        assert!(matches!(
+            pair(&program, &full, &mentee),
+            Err(DomainError::Conflict(_))
+        ));
+        let mut taken = mentee.clone();
+        taken.active_pairings = 1;
+        assert!(matches!(
+            pair(&program, &mentor, &taken),
+            Err(DomainError::Conflict(_))
+        ));
+        let mut pending = mentee.clone();
+        pending.status = EnrolmentStatus::Pending;
+        assert!(matches!(
+            pair(&program, &mentor, &pending),
+            Err(DomainError::Conflict(_))
+        ));
+        let mut other = open_program();
+        other.status = ProgramStatus::Archived;
+        assert!(matches!(
+            pair(&other, &mentor, &mentee),
+            Err(DomainError::Conflict(_))
+        ));
+    }
+
+    #[test]
+    fn ending_needs_a_reason_and_an_active_pairing() {
+        let program = open_program();
+        let mentor = enrolment(&program, EnrolmentRole::Mentor, 1);
+        let mentee = enrolment(&program, EnrolmentRole::Mentee, 1);
+        let mut pairing = pair(&program, &mentor, &mentee).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(matches!(
+            pairing.end(mentee.user_id, "  ", now()),
+            Err(DomainError::Invalid(_))
+        ));
+        assert!(pairing.end(mentee.user_id, "We moved", now()).is_ok());
+        assert_eq!(pairing.status, PairingStatus::Ended);
+        assert!(matches!(
+            pairing.end(mentee.user_id, "Again", now()),
+            Err(DomainError::Conflict(_))
+        ));
+    }
+
+    #[test]
+    fn default_introductions_say_why() {
+        let text = default_introduction(
+            Language::It,
+            "Giulia",
+            "Sara",
+            &["same stage: Newborn".into()],
+        );
+        assert!(text.starts_with("Sara, ti presentiamo Giulia"));
+        assert!(text.contains("same stage: Newborn"));
+    }
+}

@@ -1,0 +1,3 @@
+DROP TABLE enrolments;
+DROP TABLE programs;
+DROP TABLE custom_templates;

@@ -1,0 +1,175 @@
+//! Custom templates saved by a group, with their questions and guide as JSON text.
+//!
+//! The content is validated by the domain before it is stored; here it is only
+//! written and read whole.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use tandem_domain::ids::{CustomTemplateId, GroupId};
+use tandem_domain::template::{CustomTemplate, Language, TemplateContent};
+
+use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
+use crate::schema::custom_templates;
+use crate::{DbConn, Page, StoreError};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = custom_templates)]
+struct CustomTemplateRow {
+    id: String,
+    group_id: String,
+    key: String,
+    language: String,
+    name: String,
+    description: String,
+    duration_weeks: i32,
+    cadence_days: i32,
+    questions: String,
+    weeks: String,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl CustomTemplateRow {
+    fn into_parts(self) -> Result<(CustomTemplateId, CustomTemplate), StoreError> {
+        let id = parse_id(&self.id, "custom template")?;
+        let template = CustomTemplate {
+            group_id: parse_id(&self.group_id, "group")?,
+            content: TemplateContent {
+                language: Language::from_code(&self.language)
+                    .ok_or_else(|| corrupt(format!("template language {:?}", self.language)))?,
+                key: self.key,
+                name: self.name,
+                description: self.description,
+                duration_weeks: small(self.duration_weeks, "duration_weeks")?,
+                cadence_days: small(self.cadence_days, "cadence_days")?,
+                questions: serde_json::from_str(&self.questions)
+                    .map_err(|e| corrupt(format!("template questions: {e}")))?,
+                weeks: serde_json::from_str(&self.weeks)
+                    .map_err(|e| corrupt(format!("template weeks: {e}")))?,
+            },
+            version: self.version,
+            created_at: from_db_time(self.created_at),
+            updated_at: from_db_time(self.updated_at),
+        };
+        Ok((id, template))
+    }
+}
+
+fn small(value: i32, what: &str) -> Result<u16, StoreError> {
+    u16::try_from(value).map_err(|_| corrupt(format!("stored {what} {value} out of range")))
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| corrupt(format!("cannot serialise: {e}")))
+}
+
+/// Saves a new custom template. A second template with the same key in the group is
+/// refused by the database (`StoreError::Constraint`).
+pub fn insert(conn: &mut DbConn, template: &CustomTemplate) -> Result<(), StoreError> {
+    let content = &template.content;
+    diesel::insert_into(custom_templates::table)
+        .values((
+            custom_templates::id.eq(CustomTemplateId::new_v7(template.created_at).to_string()),
+            custom_templates::group_id.eq(template.group_id.to_string()),
+            custom_templates::key.eq(&content.key),
+            custom_templates::language.eq(content.language.code()),
+            custom_templates::name.eq(&content.name),
+            custom_templates::description.eq(&content.description),
+            custom_templates::duration_weeks.eq(i32::from(content.duration_weeks)),
+            custom_templates::cadence_days.eq(i32::from(content.cadence_days)),
+            custom_templates::questions.eq(json(&content.questions)?),
+            custom_templates::weeks.eq(json(&content.weeks)?),
+            custom_templates::version.eq(template.version),
+            custom_templates::created_at.eq(to_db_time(template.created_at)),
+            custom_templates::updated_at.eq(to_db_time(template.updated_at)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The group's custom template with this key, if any.
+pub fn find(
+    conn: &mut DbConn,
+    group_id: GroupId,
+    key: &str,
+) -> Result<Option<CustomTemplate>, StoreError> {
+    custom_templates::table
+        .filter(custom_templates::group_id.eq(group_id.to_string()))
+        .filter(custom_templates::key.eq(key))
+        .select(CustomTemplateRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(|row| row.into_parts().map(|(_, template)| template))
+        .transpose()
+}
+
+/// The group's custom templates in the order they were created.
+pub fn list(
+    conn: &mut DbConn,
+    group_id: GroupId,
+    after: Option<CustomTemplateId>,
+    limit: usize,
+) -> Result<Page<CustomTemplate, CustomTemplateId>, StoreError> {
+    let mut query = custom_templates::table
+        .filter(custom_templates::group_id.eq(group_id.to_string()))
+        .select(CustomTemplateRow::as_select())
+        .order(custom_templates::id.asc())
+        // One more than asked tells whether another page follows.
+        .limit(i64::try_from(limit).unwrap_or(100) + 1)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(custom_templates::id.gt(after.to_string()));
+    }
+    let rows = query
+        .load::<CustomTemplateRow>(conn)?
+        .into_iter()
+        .map(CustomTemplateRow::into_parts)
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(Page::from_rows(rows, limit, |(id, _)| *id).map(|(_, template)| template))
+}
+
+/// Writes the template's content and bumps its version, provided the stored version is
+/// still `template.version` (the one it was read at). `None` when it is not: another
+/// change or a delete came first, and nothing was written.
+pub fn update(
+    conn: &mut DbConn,
+    template: &CustomTemplate,
+    now: DateTime<Utc>,
+) -> Result<Option<CustomTemplate>, StoreError> {
+    let content = &template.content;
+    let updated = diesel::update(
+        custom_templates::table
+            .filter(custom_templates::group_id.eq(template.group_id.to_string()))
+            .filter(custom_templates::key.eq(&content.key))
+            .filter(custom_templates::version.eq(template.version)),
+    )
+    .set((
+        custom_templates::language.eq(content.language.code()),
+        custom_templates::name.eq(&content.name),
+        custom_templates::description.eq(&content.description),
+        custom_templates::duration_weeks.eq(i32::from(content.duration_weeks)),
+        custom_templates::cadence_days.eq(i32::from(content.cadence_days)),
+        custom_templates::questions.eq(json(&content.questions)?),
+        custom_templates::weeks.eq(json(&content.weeks)?),
+        custom_templates::version.eq(custom_templates::version + 1),
+        custom_templates::updated_at.eq(to_db_time(now)),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Ok(None);
+    }
+    find(conn, template.group_id, &content.key)
+}
+
+/// Deletes the group's custom template with this key; `false` when there was none.
+/// Programs made from it keep their own copy of the content.
+pub fn delete(conn: &mut DbConn, group_id: GroupId, key: &str) -> Result<bool, StoreError> {
+    let deleted = diesel::delete(
+        custom_templates::table
+            .filter(custom_templates::group_id.eq(group_id.to_string()))
+            .filter(custom_templates::key.eq(key)),
+    )
+    .execute(conn)?;
+    Ok(deleted > 0)
+}

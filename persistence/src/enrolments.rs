@@ -1,0 +1,204 @@
+//! Enrolments, with their answers as JSON text.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use tandem_domain::enrolment::{Enrolment, EnrolmentRole, EnrolmentStatus};
+use tandem_domain::ids::{EnrolmentId, ProgramId, UserId};
+
+use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
+use crate::schema::enrolments;
+use crate::{DbConn, Page, StoreError};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = enrolments)]
+struct EnrolmentRow {
+    id: String,
+    program_id: String,
+    user_id: String,
+    role: String,
+    status: String,
+    capacity: i32,
+    active_pairings: i32,
+    answers: String,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl TryFrom<EnrolmentRow> for Enrolment {
+    type Error = StoreError;
+    fn try_from(row: EnrolmentRow) -> Result<Self, StoreError> {
+        Ok(Enrolment {
+            id: parse_id(&row.id, "enrolment")?,
+            program_id: parse_id(&row.program_id, "program")?,
+            user_id: parse_id(&row.user_id, "user")?,
+            role: EnrolmentRole::parse(&row.role).ok_or_else(|| corrupt("enrolment role"))?,
+            status: EnrolmentStatus::parse(&row.status)
+                .ok_or_else(|| corrupt("enrolment status"))?,
+            capacity: u8::try_from(row.capacity).map_err(|_| corrupt("enrolment capacity"))?,
+            active_pairings: u8::try_from(row.active_pairings)
+                .map_err(|_| corrupt("active pairings"))?,
+            answers: serde_json::from_str(&row.answers)
+                .map_err(|e| corrupt(format!("answers: {e}")))?,
+            version: row.version,
+            created_at: from_db_time(row.created_at),
+            updated_at: from_db_time(row.updated_at),
+        })
+    }
+}
+
+pub fn insert(conn: &mut DbConn, enrolment: &Enrolment) -> Result<(), StoreError> {
+    let answers = serde_json::to_string(&enrolment.answers).map_err(|e| corrupt(e.to_string()))?;
+    diesel::insert_into(enrolments::table)
+        .values((
+            enrolments::id.eq(enrolment.id.to_string()),
+            enrolments::program_id.eq(enrolment.program_id.to_string()),
+            enrolments::user_id.eq(enrolment.user_id.to_string()),
+            enrolments::role.eq(enrolment.role.as_str()),
+            enrolments::status.eq(enrolment.status.as_str()),
+            enrolments::capacity.eq(i32::from(enrolment.capacity)),
+            enrolments::active_pairings.eq(i32::from(enrolment.active_pairings)),
+            enrolments::answers.eq(answers),
+            enrolments::version.eq(enrolment.version),
+            enrolments::created_at.eq(to_db_time(enrolment.created_at)),
+            enrolments::updated_at.eq(to_db_time(enrolment.updated_at)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConn, id: EnrolmentId) -> Result<Enrolment, StoreError> {
+    enrolments::table
+        .find(id.to_string())
+        .select(EnrolmentRow::as_select())
+        .first(conn)?
+        .try_into()
+}
+
+/// The user's enrolment in the program in the role, whatever its status.
+pub fn find_for(
+    conn: &mut DbConn,
+    program_id: ProgramId,
+    user_id: UserId,
+    role: EnrolmentRole,
+) -> Result<Option<Enrolment>, StoreError> {
+    enrolments::table
+        .filter(enrolments::program_id.eq(program_id.to_string()))
+        .filter(enrolments::user_id.eq(user_id.to_string()))
+        .filter(enrolments::role.eq(role.as_str()))
+        .select(EnrolmentRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Enrolment::try_from)
+        .transpose()
+}
+
+/// Rewrites an enrolment's status, capacity and answers (a re-enrolment or a decision),
+/// bumping its version.
+pub fn update(
+    conn: &mut DbConn,
+    enrolment: &Enrolment,
+    now: DateTime<Utc>,
+) -> Result<Enrolment, StoreError> {
+    let answers = serde_json::to_string(&enrolment.answers).map_err(|e| corrupt(e.to_string()))?;
+    diesel::update(enrolments::table.find(enrolment.id.to_string()))
+        .set((
+            enrolments::status.eq(enrolment.status.as_str()),
+            enrolments::capacity.eq(i32::from(enrolment.capacity)),
+            enrolments::answers.eq(answers),
+            enrolments::version.eq(enrolments::version + 1),
+            enrolments::updated_at.eq(to_db_time(now)),
+        ))
+        .execute(conn)?;
+    find(conn, enrolment.id)
+}
+
+/// Filters for listing a program's enrolments.
+#[derive(Debug, Clone, Default)]
+pub struct EnrolmentFilter {
+    pub role: Option<EnrolmentRole>,
+    pub status: Option<EnrolmentStatus>,
+    /// Only this user's enrolments.
+    pub user_id: Option<UserId>,
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    program_id: ProgramId,
+    filter: &EnrolmentFilter,
+    after: Option<EnrolmentId>,
+    limit: usize,
+) -> Result<Page<Enrolment, EnrolmentId>, StoreError> {
+    let mut query = enrolments::table
+        .filter(enrolments::program_id.eq(program_id.to_string()))
+        .select(EnrolmentRow::as_select())
+        .order(enrolments::id.asc())
+        .limit(i64::try_from(limit).unwrap_or(100) + 1)
+        .into_boxed();
+    if let Some(role) = filter.role {
+        query = query.filter(enrolments::role.eq(role.as_str()));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(enrolments::status.eq(status.as_str()));
+    }
+    if let Some(user_id) = filter.user_id {
+        query = query.filter(enrolments::user_id.eq(user_id.to_string()));
+    }
+    if let Some(after) = after {
+        query = query.filter(enrolments::id.gt(after.to_string()));
+    }
+    let rows = query
+        .load::<EnrolmentRow>(conn)?
+        .into_iter()
+        .map(Enrolment::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(rows, limit, |e| e.id))
+}
+
+/// Takes one place of an active enrolment for a new pairing. The database refuses more
+/// than `capacity` (a check constraint), also under concurrent requests; that and an
+/// enrolment that is no longer active both answer `StoreError::Constraint`.
+pub fn take_place(conn: &mut DbConn, id: EnrolmentId) -> Result<(), StoreError> {
+    let updated = diesel::update(
+        enrolments::table
+            .find(id.to_string())
+            .filter(enrolments::status.eq(EnrolmentStatus::Active.as_str())),
+    )
+    .set(enrolments::active_pairings.eq(enrolments::active_pairings + 1))
+    .execute(conn)?;
+    if updated == 0 {
+        return Err(StoreError::Constraint("enrolment_not_active".into()));
+    }
+    Ok(())
+}
+
+/// Gives back the place a pairing held when it ends.
+pub fn release_place(conn: &mut DbConn, id: EnrolmentId) -> Result<(), StoreError> {
+    diesel::update(
+        enrolments::table
+            .find(id.to_string())
+            .filter(enrolments::active_pairings.gt(0)),
+    )
+    .set(enrolments::active_pairings.eq(enrolments::active_pairings - 1))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Active enrolments of a role in a program with a free place, oldest first.
+pub fn available(
+    conn: &mut DbConn,
+    program_id: ProgramId,
+    role: EnrolmentRole,
+) -> Result<Vec<Enrolment>, StoreError> {
+    enrolments::table
+        .filter(enrolments::program_id.eq(program_id.to_string()))
+        .filter(enrolments::role.eq(role.as_str()))
+        .filter(enrolments::status.eq(EnrolmentStatus::Active.as_str()))
+        .filter(enrolments::active_pairings.lt(enrolments::capacity))
+        .select(EnrolmentRow::as_select())
+        .order(enrolments::id.asc())
+        .load::<EnrolmentRow>(conn)?
+        .into_iter()
+        .map(Enrolment::try_from)
+        .collect()
+}

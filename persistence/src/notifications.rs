@@ -1,0 +1,134 @@
+//! The notification feed of each user.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use tandem_domain::ids::{NotificationId, UserId};
+
+use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
+use crate::schema::notifications;
+use crate::{DbConn, Page, StoreError};
+
+/// A notification as stored; `data` is a small JSON object whose shape depends on `kind`.
+#[derive(Debug, Clone)]
+pub struct Notification {
+    pub id: NotificationId,
+    pub user_id: UserId,
+    pub kind: String,
+    pub data: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = notifications)]
+struct Row {
+    id: String,
+    user_id: String,
+    kind: String,
+    data: String,
+    created_at: NaiveDateTime,
+    read_at: Option<NaiveDateTime>,
+}
+
+impl TryFrom<Row> for Notification {
+    type Error = StoreError;
+    fn try_from(row: Row) -> Result<Self, StoreError> {
+        Ok(Notification {
+            id: parse_id(&row.id, "notification")?,
+            user_id: parse_id(&row.user_id, "user")?,
+            kind: row.kind,
+            data: serde_json::from_str(&row.data)
+                .map_err(|e| corrupt(format!("notification data: {e}")))?,
+            created_at: from_db_time(row.created_at),
+            read_at: row.read_at.map(from_db_time),
+        })
+    }
+}
+
+/// Adds a notification to a user's feed.
+pub fn push(
+    conn: &mut DbConn,
+    user_id: UserId,
+    kind: &str,
+    data: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<NotificationId, StoreError> {
+    let id = NotificationId::new_v7(now);
+    diesel::insert_into(notifications::table)
+        .values((
+            notifications::id.eq(id.to_string()),
+            notifications::user_id.eq(user_id.to_string()),
+            notifications::kind.eq(kind),
+            notifications::data.eq(data.to_string()),
+            notifications::created_at.eq(to_db_time(now)),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+/// A user's notifications, newest first.
+pub fn list(
+    conn: &mut DbConn,
+    user_id: UserId,
+    unread_only: bool,
+    after: Option<NotificationId>,
+    limit: usize,
+) -> Result<Page<Notification, NotificationId>, StoreError> {
+    let mut query = notifications::table
+        .filter(notifications::user_id.eq(user_id.to_string()))
+        .select(Row::as_select())
+        .order(notifications::id.desc())
+        .limit(i64::try_from(limit).unwrap_or(100) + 1)
+        .into_boxed();
+    if unread_only {
+        query = query.filter(notifications::read_at.is_null());
+    }
+    if let Some(after) = after {
+        query = query.filter(notifications::id.lt(after.to_string()));
+    }
+    let rows = query
+        .load::<Row>(conn)?
+        .into_iter()
+        .map(Notification::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(rows, limit, |n| n.id))
+}
+
+/// Marks one of the user's notifications read (or unread). Someone else's is not found.
+pub fn set_read(
+    conn: &mut DbConn,
+    user_id: UserId,
+    id: NotificationId,
+    read_at: Option<DateTime<Utc>>,
+) -> Result<Notification, StoreError> {
+    let updated = diesel::update(
+        notifications::table
+            .find(id.to_string())
+            .filter(notifications::user_id.eq(user_id.to_string())),
+    )
+    .set(notifications::read_at.eq(read_at.map(to_db_time)))
+    .execute(conn)?;
+    if updated == 0 {
+        return Err(StoreError::NotFound);
+    }
+    notifications::table
+        .find(id.to_string())
+        .select(Row::as_select())
+        .first(conn)?
+        .try_into()
+}
+
+/// Marks all of a user's unread notifications read; answers how many.
+pub fn mark_all_read(
+    conn: &mut DbConn,
+    user_id: UserId,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    Ok(diesel::update(
+        notifications::table
+            .filter(notifications::user_id.eq(user_id.to_string()))
+            .filter(notifications::read_at.is_null()),
+    )
+    .set(notifications::read_at.eq(to_db_time(now)))
+    .execute(conn)?)
+}

@@ -1,0 +1,173 @@
+//! Programs, with their copied template content as JSON text.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use tandem_domain::ids::{GroupId, ProgramId};
+use tandem_domain::program::{MatchingMode, Program, ProgramSettings, ProgramStatus};
+use tandem_domain::template::Language;
+
+use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
+use crate::schema::programs;
+use crate::{DbConn, Page, StoreError};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = programs)]
+struct ProgramRow {
+    id: String,
+    group_id: String,
+    template_key: String,
+    language: String,
+    name: String,
+    description: String,
+    status: String,
+    matching: String,
+    duration_weeks: i32,
+    cadence_days: i32,
+    default_capacity: i32,
+    requires_approval: bool,
+    auto_match_threshold: i32,
+    questions: String,
+    weeks: String,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+fn small<T: TryFrom<i32>>(value: i32, what: &str) -> Result<T, StoreError> {
+    T::try_from(value).map_err(|_| corrupt(format!("stored {what} {value} out of range")))
+}
+
+impl TryFrom<ProgramRow> for Program {
+    type Error = StoreError;
+    fn try_from(row: ProgramRow) -> Result<Self, StoreError> {
+        Ok(Program {
+            id: parse_id(&row.id, "program")?,
+            group_id: parse_id(&row.group_id, "group")?,
+            template_key: row.template_key,
+            language: Language::from_code(&row.language)
+                .ok_or_else(|| corrupt("program language"))?,
+            settings: ProgramSettings {
+                name: row.name,
+                description: row.description,
+                duration_weeks: small(row.duration_weeks, "duration")?,
+                cadence_days: small(row.cadence_days, "cadence")?,
+                matching: MatchingMode::parse(&row.matching)
+                    .ok_or_else(|| corrupt("program matching"))?,
+                default_capacity: small(row.default_capacity, "capacity")?,
+                requires_approval: row.requires_approval,
+                auto_match_threshold: small(row.auto_match_threshold, "threshold")?,
+            },
+            status: ProgramStatus::parse(&row.status).ok_or_else(|| corrupt("program status"))?,
+            questions: serde_json::from_str(&row.questions)
+                .map_err(|e| corrupt(format!("program questions: {e}")))?,
+            weeks: serde_json::from_str(&row.weeks)
+                .map_err(|e| corrupt(format!("program weeks: {e}")))?,
+            version: row.version,
+            created_at: from_db_time(row.created_at),
+            updated_at: from_db_time(row.updated_at),
+        })
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| corrupt(format!("cannot serialise: {e}")))
+}
+
+pub fn insert(conn: &mut DbConn, program: &Program) -> Result<(), StoreError> {
+    let s = &program.settings;
+    diesel::insert_into(programs::table)
+        .values((
+            programs::id.eq(program.id.to_string()),
+            programs::group_id.eq(program.group_id.to_string()),
+            programs::template_key.eq(&program.template_key),
+            programs::language.eq(program.language.code()),
+            programs::name.eq(&s.name),
+            programs::description.eq(&s.description),
+            programs::status.eq(program.status.as_str()),
+            programs::matching.eq(s.matching.as_str()),
+            programs::duration_weeks.eq(i32::from(s.duration_weeks)),
+            programs::cadence_days.eq(i32::from(s.cadence_days)),
+            programs::default_capacity.eq(i32::from(s.default_capacity)),
+            programs::requires_approval.eq(s.requires_approval),
+            programs::auto_match_threshold.eq(i32::from(s.auto_match_threshold)),
+            programs::questions.eq(json(&program.questions)?),
+            programs::weeks.eq(json(&program.weeks)?),
+            programs::version.eq(program.version),
+            programs::created_at.eq(to_db_time(program.created_at)),
+            programs::updated_at.eq(to_db_time(program.updated_at)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConn, id: ProgramId) -> Result<Program, StoreError> {
+    programs::table
+        .find(id.to_string())
+        .select(ProgramRow::as_select())
+        .first(conn)?
+        .try_into()
+}
+
+/// Takes the program's row lock for the rest of the transaction (see `groups::lock_group`).
+pub fn lock(conn: &mut DbConn, id: ProgramId) -> Result<(), StoreError> {
+    let key = id.to_string();
+    let locked = diesel::update(programs::table.find(&key))
+        .set(programs::id.eq(&key))
+        .execute(conn)?;
+    if locked == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Writes settings and status, bumping the version.
+pub fn update(
+    conn: &mut DbConn,
+    program: &Program,
+    now: DateTime<Utc>,
+) -> Result<Program, StoreError> {
+    let s = &program.settings;
+    diesel::update(programs::table.find(program.id.to_string()))
+        .set((
+            programs::name.eq(&s.name),
+            programs::description.eq(&s.description),
+            programs::status.eq(program.status.as_str()),
+            programs::matching.eq(s.matching.as_str()),
+            programs::duration_weeks.eq(i32::from(s.duration_weeks)),
+            programs::cadence_days.eq(i32::from(s.cadence_days)),
+            programs::default_capacity.eq(i32::from(s.default_capacity)),
+            programs::requires_approval.eq(s.requires_approval),
+            programs::auto_match_threshold.eq(i32::from(s.auto_match_threshold)),
+            programs::version.eq(programs::version + 1),
+            programs::updated_at.eq(to_db_time(now)),
+        ))
+        .execute(conn)?;
+    find(conn, program.id)
+}
+
+/// A group's programs in creation order, limited to the given statuses.
+pub fn list_for_group(
+    conn: &mut DbConn,
+    group_id: GroupId,
+    statuses: &[ProgramStatus],
+    after: Option<ProgramId>,
+    limit: usize,
+) -> Result<Page<Program, ProgramId>, StoreError> {
+    let statuses: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+    let mut query = programs::table
+        .filter(programs::group_id.eq(group_id.to_string()))
+        .filter(programs::status.eq_any(statuses))
+        .select(ProgramRow::as_select())
+        .order(programs::id.asc())
+        .limit(i64::try_from(limit).unwrap_or(100) + 1)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(programs::id.gt(after.to_string()));
+    }
+    let rows = query
+        .load::<ProgramRow>(conn)?
+        .into_iter()
+        .map(Program::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(rows, limit, |p| p.id))
+}
