@@ -20,7 +20,9 @@ use crate::auth::jwt::JwtKeys;
 use crate::error::ApiError;
 use crate::extract::path::path_error_handler;
 use crate::routes::templates;
-use crate::routes::{auth, enrolments, groups, health, me, members, programs};
+use crate::routes::{
+    auth, enrolments, groups, health, matching, me, members, notifications, pairings, programs,
+};
 use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -61,7 +63,17 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(enrolments::list_enrolments)
                 .service(enrolments::get_enrolment)
                 .service(enrolments::update_enrolment)
-                .service(enrolments::withdraw_enrolment),
+                .service(enrolments::withdraw_enrolment)
+                .service(matching::get_match_suggestions)
+                .service(pairings::create_pairing)
+                .service(pairings::publish_pairings)
+                .service(pairings::list_program_pairings)
+                .service(pairings::list_my_pairings)
+                .service(pairings::get_pairing)
+                .service(pairings::end_pairing)
+                .service(notifications::list_notifications)
+                .service(notifications::update_notification)
+                .service(notifications::mark_all_notifications_read),
         );
 }
 

@@ -28,6 +28,8 @@ Errors are `application/problem+json` (RFC 9457). Lists take `?limit=` and `?cur
         (name = "templates", description = "Built-in and custom program templates"),
         (name = "programs", description = "Mentorship programs of a group"),
         (name = "enrolments", description = "Members enrolling as mentor or mentee"),
+        (name = "pairings", description = "Pairing mentees with mentors, suggestions, ending"),
+        (name = "notifications", description = "The caller's notification feed"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

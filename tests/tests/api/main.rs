@@ -1,10 +1,14 @@
 //! Black-box tests: the real server, its own database, HTTP.
 
 mod auth;
+mod concurrency;
 mod conventions;
 mod enrolments;
 mod groups;
+mod matching;
 mod members;
+mod notifications;
 mod openapi;
+mod pairings;
 mod programs;
 mod templates;

@@ -1,0 +1,256 @@
+//! Match suggestions for admins: the best mentors for each waiting mentee, or one
+//! program-wide assignment that maximises the total score.
+
+use actix_web::{get, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use tandem_domain::enrolment::{Enrolment, EnrolmentRole};
+use tandem_domain::ids::{ProgramId, UserId};
+use tandem_domain::matching::{assign, suggestions, total_score, MatchModel, Profile, ScoreMatrix};
+use tandem_persistence::{enrolments, users, DbConn};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::{AuthUser, Query};
+use crate::routes::access::{program_for, require_manager};
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SuggestionMode {
+    /// For each waiting mentee, the best mentors with free capacity.
+    #[default]
+    Ranked,
+    /// One assignment of mentees to mentors maximising the total score within every
+    /// mentor's free capacity (exact).
+    Assignment,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SuggestionParams {
+    pub mode: Option<SuggestionMode>,
+    /// Ranked mode: mentors per mentee (1–20, default 5).
+    #[param(minimum = 1, maximum = 20)]
+    pub per_mentee: Option<i64>,
+    /// Lowest score to suggest (0–100, default 1: a pair with nothing in common is no
+    /// suggestion).
+    #[param(minimum = 0, maximum = 100)]
+    pub min_score: Option<i64>,
+}
+
+/// A mentor suggested for a mentee.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Candidate {
+    pub mentor_enrolment_id: Uuid,
+    pub display_name: String,
+    /// Compatibility, 0–100.
+    pub score: u8,
+    /// What they have in common, most important first.
+    pub reasons: Vec<String>,
+}
+
+/// The best mentors for one waiting mentee.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Suggestion {
+    pub mentee_enrolment_id: Uuid,
+    pub display_name: String,
+    pub candidates: Vec<Candidate>,
+}
+
+/// Ranked suggestions for every active mentee without a pairing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RankedSuggestions {
+    pub mode: SuggestionModeName,
+    pub items: Vec<Suggestion>,
+}
+
+/// One proposed pair of an assignment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProposedPairing {
+    pub mentee_enrolment_id: Uuid,
+    pub mentee_display_name: String,
+    pub mentor_enrolment_id: Uuid,
+    pub mentor_display_name: String,
+    pub score: u8,
+    pub reasons: Vec<String>,
+}
+
+/// A program-wide assignment to review and publish with `POST .../pairings/batch`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssignmentProposal {
+    pub mode: SuggestionModeName,
+    pub pairings: Vec<ProposedPairing>,
+    /// Sum of the proposed pairs' scores: the largest possible within capacities.
+    pub total_score: u64,
+    /// Waiting mentees the assignment leaves without a mentor.
+    pub unassigned_mentee_enrolment_ids: Vec<Uuid>,
+}
+
+/// The mode an answer is in.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SuggestionModeName {
+    Ranked,
+    Assignment,
+}
+
+/// Ranked suggestions, or a program-wide assignment (`?mode=assignment`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum MatchSuggestions {
+    Ranked(RankedSuggestions),
+    Assignment(AssignmentProposal),
+}
+
+/// Waiting mentees and mentors with room, compiled for scoring.
+struct Pool {
+    model: MatchModel,
+    mentees: Vec<Enrolment>,
+    mentors: Vec<Enrolment>,
+    mentee_profiles: Vec<Profile>,
+    mentor_profiles: Vec<Profile>,
+    scores: ScoreMatrix,
+    free: Vec<u32>,
+}
+
+fn pool(conn: &mut DbConn, program: &tandem_domain::program::Program) -> Result<Pool, ApiError> {
+    let model = MatchModel::new(&program.questions);
+    let mentees = enrolments::available(conn, program.id, EnrolmentRole::Mentee)?;
+    let mentors = enrolments::available(conn, program.id, EnrolmentRole::Mentor)?;
+    let mentee_profiles: Vec<Profile> = mentees.iter().map(|e| model.profile(&e.answers)).collect();
+    let mentor_profiles: Vec<Profile> = mentors.iter().map(|e| model.profile(&e.answers)).collect();
+    // Someone enrolled on both sides is never suggested to themselves: score 0 is
+    // below every minimum score we accept.
+    let scores = ScoreMatrix::from_fn(mentees.len(), mentors.len(), |i, j| {
+        if mentees[i].user_id == mentors[j].user_id {
+            0
+        } else {
+            model.score(&mentee_profiles[i], &mentor_profiles[j])
+        }
+    });
+    let free = mentors
+        .iter()
+        .map(|m| u32::from(m.free_capacity()))
+        .collect();
+    Ok(Pool {
+        model,
+        mentees,
+        mentors,
+        mentee_profiles,
+        mentor_profiles,
+        scores,
+        free,
+    })
+}
+
+#[utoipa::path(
+    tag = "pairings",
+    operation_id = "get_match_suggestions",
+    params(("program_id" = Uuid, Path, description = "The program"), SuggestionParams),
+    responses(
+        (status = 200, description = "Suggestions for active mentees without a pairing, among mentors with free capacity", body = MatchSuggestions),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such program, or the caller is not in its group", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/programs/{program_id}/match-suggestions")]
+pub async fn get_match_suggestions(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<Uuid>,
+    params: Query<SuggestionParams>,
+) -> Result<HttpResponse, ApiError> {
+    let program_id = ProgramId(path.into_inner());
+    let params = params.0;
+    let per_mentee = match params.per_mentee {
+        None => 5,
+        Some(n @ 1..=20) => n as usize,
+        Some(_) => return Err(ApiError::invalid("per_mentee", "must be between 1 and 20")),
+    };
+    let min_score = match params.min_score {
+        None => 1,
+        Some(n @ 0..=100) => (n as u8).max(1),
+        Some(_) => return Err(ApiError::invalid("min_score", "must be between 0 and 100")),
+    };
+    let mode = params.mode.unwrap_or_default();
+    let answer = state
+        .read(move |conn| {
+            let (program, membership) = program_for(conn, program_id, caller.0)?;
+            require_manager(&membership)?;
+            let pool = pool(conn, &program)?;
+            let ids: Vec<UserId> = pool
+                .mentees
+                .iter()
+                .chain(&pool.mentors)
+                .map(|e| e.user_id)
+                .collect();
+            let names = users::display_names(conn, &ids)?;
+            let name = |e: &Enrolment| names.get(&e.user_id).cloned().unwrap_or_default();
+            let reasons = |i: usize, j: usize| {
+                pool.model
+                    .explain(&pool.mentee_profiles[i], &pool.mentor_profiles[j])
+                    .reasons
+            };
+            Ok(match mode {
+                SuggestionMode::Ranked => {
+                    let ranked = suggestions(&pool.scores, &pool.free, per_mentee, min_score);
+                    MatchSuggestions::Ranked(RankedSuggestions {
+                        mode: SuggestionModeName::Ranked,
+                        items: ranked
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, pairs)| Suggestion {
+                                mentee_enrolment_id: pool.mentees[i].id.0,
+                                display_name: name(&pool.mentees[i]),
+                                candidates: pairs
+                                    .into_iter()
+                                    .map(|p| Candidate {
+                                        mentor_enrolment_id: pool.mentors[p.mentor].id.0,
+                                        display_name: name(&pool.mentors[p.mentor]),
+                                        score: p.score,
+                                        reasons: reasons(p.mentee, p.mentor),
+                                    })
+                                    .collect(),
+                            })
+                            .collect(),
+                    })
+                }
+                SuggestionMode::Assignment => {
+                    let pairs = assign(&pool.scores, &pool.free, min_score);
+                    let mut assigned = vec![false; pool.mentees.len()];
+                    for p in &pairs {
+                        assigned[p.mentee] = true;
+                    }
+                    MatchSuggestions::Assignment(AssignmentProposal {
+                        mode: SuggestionModeName::Assignment,
+                        total_score: total_score(&pairs),
+                        pairings: pairs
+                            .iter()
+                            .map(|p| ProposedPairing {
+                                mentee_enrolment_id: pool.mentees[p.mentee].id.0,
+                                mentee_display_name: name(&pool.mentees[p.mentee]),
+                                mentor_enrolment_id: pool.mentors[p.mentor].id.0,
+                                mentor_display_name: name(&pool.mentors[p.mentor]),
+                                score: p.score,
+                                reasons: reasons(p.mentee, p.mentor),
+                            })
+                            .collect(),
+                        unassigned_mentee_enrolment_ids: pool
+                            .mentees
+                            .iter()
+                            .zip(&assigned)
+                            .filter(|(_, done)| !**done)
+                            .map(|(e, _)| e.id.0)
+                            .collect(),
+                    })
+                }
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(answer))
+}

@@ -1,0 +1,448 @@
+//! Pairings: admins pair mentees with mentors (one at a time or a reviewed batch);
+//! partners see theirs; either partner or an admin ends one.
+
+use std::collections::HashMap;
+
+use actix_web::{get, http::StatusCode, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use tandem_domain::enrolment::EnrolmentRole;
+use tandem_domain::ids::{EnrolmentId, PairingId, ProgramId, UserId};
+use tandem_domain::pairing::{validate_introduction, Pairing, PairingStatus};
+use tandem_domain::program::Program;
+use tandem_persistence::{groups, pairings, programs, users, DbConn};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::{AuthUser, Json, Query};
+use crate::list_response;
+use crate::pagination::PageParams;
+use crate::routes::access::{program_for, require_manager};
+use crate::state::AppState;
+use crate::workflows::notify;
+use crate::workflows::pairing::{make, within_item, PairingRequest};
+
+/// One side of a pairing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartnerView {
+    pub enrolment_id: Uuid,
+    pub user_id: Uuid,
+    pub display_name: String,
+}
+
+/// A mentor and a mentee paired in a program.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PairingView {
+    pub id: Uuid,
+    pub program_id: Uuid,
+    pub program_name: String,
+    pub mentor: PartnerView,
+    pub mentee: PartnerView,
+    /// The caller's side, when the caller is one of the partners.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub my_role: Option<EnrolmentRole>,
+    pub introduction: String,
+    pub status: PairingStatus,
+    /// The first day of the schedule, in the mentee's time zone.
+    pub started_on: chrono::NaiveDate,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub ended_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub end_reason: Option<String>,
+}
+
+list_response!(PairingList, PairingView, "A page of pairings.");
+
+/// Builds views for several pairings with two queries: names and program names.
+fn views(
+    conn: &mut DbConn,
+    list: Vec<Pairing>,
+    caller: UserId,
+) -> Result<Vec<PairingView>, ApiError> {
+    let user_ids: Vec<UserId> = list
+        .iter()
+        .flat_map(|p| [p.mentor.user_id, p.mentee.user_id])
+        .collect();
+    let names = users::display_names(conn, &user_ids)?;
+    let mut program_names: HashMap<ProgramId, String> = HashMap::new();
+    let mut out = Vec::with_capacity(list.len());
+    for pairing in list {
+        if !program_names.contains_key(&pairing.program_id) {
+            let program = programs::find(conn, pairing.program_id)?;
+            program_names.insert(program.id, program.settings.name);
+        }
+        let name = |id: UserId| names.get(&id).cloned().unwrap_or_default();
+        out.push(PairingView {
+            id: pairing.id.0,
+            program_id: pairing.program_id.0,
+            program_name: program_names
+                .get(&pairing.program_id)
+                .cloned()
+                .unwrap_or_default(),
+            mentor: PartnerView {
+                enrolment_id: pairing.mentor.enrolment_id.0,
+                user_id: pairing.mentor.user_id.0,
+                display_name: name(pairing.mentor.user_id),
+            },
+            mentee: PartnerView {
+                enrolment_id: pairing.mentee.enrolment_id.0,
+                user_id: pairing.mentee.user_id.0,
+                display_name: name(pairing.mentee.user_id),
+            },
+            my_role: if pairing.mentor.user_id == caller {
+                Some(EnrolmentRole::Mentor)
+            } else if pairing.mentee.user_id == caller {
+                Some(EnrolmentRole::Mentee)
+            } else {
+                None
+            },
+            introduction: pairing.introduction,
+            status: pairing.status,
+            started_on: pairing.started_on,
+            created_at: pairing.created_at,
+            ended_at: pairing.ended_at,
+            end_reason: pairing.end_reason,
+        });
+    }
+    Ok(out)
+}
+
+fn one_view(conn: &mut DbConn, pairing: Pairing, caller: UserId) -> Result<PairingView, ApiError> {
+    views(conn, vec![pairing], caller)?
+        .pop()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a view of one pairing came back empty")))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePairingRequest {
+    pub mentor_enrolment_id: Uuid,
+    pub mentee_enrolment_id: Uuid,
+    /// 1–2000 characters: how the admin introduces the two to each other.
+    pub introduction: String,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchPairingItem {
+    pub mentor_enrolment_id: Uuid,
+    pub mentee_enrolment_id: Uuid,
+    /// 1–2000 characters; when absent, one is written from the match's reasons.
+    pub introduction: Option<String>,
+}
+
+/// Pairings to publish together: all of them are made, or none.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchPairingRequest {
+    /// 1–1000 pairings.
+    pub pairings: Vec<BatchPairingItem>,
+}
+
+/// The pairings a batch made, in the order given.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchPairingResult {
+    pub items: Vec<PairingView>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndPairingRequest {
+    /// 1–1000 characters; the other partner reads it.
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PairingListParams {
+    pub status: Option<PairingStatus>,
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+fn managed_program(
+    conn: &mut DbConn,
+    program_id: ProgramId,
+    caller: UserId,
+) -> Result<Program, ApiError> {
+    let (program, membership) = program_for(conn, program_id, caller)?;
+    require_manager(&membership)?;
+    Ok(program)
+}
+
+#[utoipa::path(
+    tag = "pairings",
+    operation_id = "create_pairing",
+    params(("program_id" = Uuid, Path, description = "The program")),
+    request_body = CreatePairingRequest,
+    responses(
+        (status = 201, description = "Paired; both partners are notified", body = PairingView),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such program, or the caller is not in its group", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An enrolment is not active, the mentee is already paired, the mentor is full, or the program is a draft or archived", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields: enrolments not of this program or of the wrong role, the same person twice, the introduction's length", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/programs/{program_id}/pairings")]
+pub async fn create_pairing(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<Uuid>,
+    body: Json<CreatePairingRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let program_id = ProgramId(path.into_inner());
+    let body = body.0;
+    let introduction = validate_introduction(&body.introduction, "introduction")?;
+    let now = state.now();
+    let view = state
+        .write(move |conn| {
+            let program = managed_program(conn, program_id, caller.0)?;
+            let request = PairingRequest {
+                mentor_enrolment_id: EnrolmentId(body.mentor_enrolment_id),
+                mentee_enrolment_id: EnrolmentId(body.mentee_enrolment_id),
+                introduction: Some(introduction),
+            };
+            let pairing = make(conn, &program, &request, now)?;
+            one_view(conn, pairing, caller.0)
+        })
+        .await?;
+    Ok(HttpResponse::build(StatusCode::CREATED).json(view))
+}
+
+#[utoipa::path(
+    tag = "pairings",
+    operation_id = "publish_pairings",
+    params(("program_id" = Uuid, Path, description = "The program")),
+    request_body = BatchPairingRequest,
+    responses(
+        (status = 201, description = "Every pairing was made; all partners are notified", body = BatchPairingResult),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such program, or the caller is not in its group", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "One pairing conflicts with the current state (the detail names it as `pairings[i]`); none was made", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid items, named `pairings[i].<field>`; none was made", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/programs/{program_id}/pairings/batch")]
+pub async fn publish_pairings(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<Uuid>,
+    body: Json<BatchPairingRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let program_id = ProgramId(path.into_inner());
+    if !(1..=1000).contains(&body.0.pairings.len()) {
+        return Err(ApiError::invalid(
+            "pairings",
+            "must hold 1 to 1000 pairings",
+        ));
+    }
+    let mut errors = Vec::new();
+    let mut requests = Vec::with_capacity(body.0.pairings.len());
+    for (index, item) in body.0.pairings.into_iter().enumerate() {
+        let introduction = match item.introduction.as_deref() {
+            Some(text) => {
+                match validate_introduction(text, &format!("pairings[{index}].introduction")) {
+                    Ok(text) => Some(text),
+                    Err(e) => {
+                        errors.push(e.into());
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        requests.push(PairingRequest {
+            mentor_enrolment_id: EnrolmentId(item.mentor_enrolment_id),
+            mentee_enrolment_id: EnrolmentId(item.mentee_enrolment_id),
+            introduction,
+        });
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let now = state.now();
+    let items = state
+        .write(move |conn| {
+            let program = managed_program(conn, program_id, caller.0)?;
+            let mut made = Vec::with_capacity(requests.len());
+            for (index, request) in requests.iter().enumerate() {
+                let pairing = make(conn, &program, request, now)
+                    .map_err(|e| within_item(e, &format!("pairings[{index}]")))?;
+                made.push(pairing);
+            }
+            views(conn, made, caller.0)
+        })
+        .await?;
+    Ok(HttpResponse::build(StatusCode::CREATED).json(BatchPairingResult { items }))
+}
+
+#[utoipa::path(
+    tag = "pairings",
+    operation_id = "list_program_pairings",
+    params(("program_id" = Uuid, Path, description = "The program"), PairingListParams),
+    responses(
+        (status = 200, description = "The program's pairings, oldest first", body = PairingList),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such program, or the caller is not in its group", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid filter, limit or cursor", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/programs/{program_id}/pairings")]
+pub async fn list_program_pairings(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<Uuid>,
+    params: Query<PairingListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let program_id = ProgramId(path.into_inner());
+    let params = params.0;
+    let page = PageParams {
+        limit: params.limit,
+        cursor: params.cursor,
+    }
+    .parse::<PairingId>()?;
+    let list = state
+        .read(move |conn| {
+            managed_program(conn, program_id, caller.0)?;
+            let page = pairings::list_for_program(
+                conn,
+                program_id,
+                params.status,
+                page.after,
+                page.limit,
+            )?;
+            let next = page.next;
+            Ok(PairingList {
+                items: views(conn, page.items, caller.0)?,
+                next_cursor: next.map(crate::pagination::encode_cursor),
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[utoipa::path(
+    tag = "pairings",
+    operation_id = "list_my_pairings",
+    params(PageParams),
+    responses(
+        (status = 200, description = "The caller's pairings as mentor or mentee, newest first", body = PairingList),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/me/pairings")]
+pub async fn list_my_pairings(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    page: Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let page = page.0.parse::<PairingId>()?;
+    let list = state
+        .read(move |conn| {
+            let page = pairings::list_for_user(conn, caller.0, page.after, page.limit)?;
+            let next = page.next;
+            Ok(PairingList {
+                items: views(conn, page.items, caller.0)?,
+                next_cursor: next.map(crate::pagination::encode_cursor),
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// The pairing and its program, if the caller is a partner or one of the group's admins.
+fn visible_pairing(
+    conn: &mut DbConn,
+    id: PairingId,
+    caller: UserId,
+) -> Result<(Pairing, Program, bool), ApiError> {
+    let pairing = pairings::find(conn, id).map_err(|_| ApiError::not_found("pairing"))?;
+    let program = programs::find(conn, pairing.program_id)?;
+    let manages =
+        groups::membership(conn, program.group_id, caller)?.is_some_and(|m| m.role.can_manage());
+    if !pairing.involves(caller) && !manages {
+        return Err(ApiError::not_found("pairing"));
+    }
+    Ok((pairing, program, manages))
+}
+
+#[utoipa::path(
+    tag = "pairings",
+    operation_id = "get_pairing",
+    params(("pairing_id" = Uuid, Path, description = "The pairing")),
+    responses(
+        (status = 200, description = "The pairing", body = PairingView),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such pairing, or the caller is neither a partner nor an admin of its group", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/pairings/{pairing_id}")]
+pub async fn get_pairing(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = PairingId(path.into_inner());
+    let view = state
+        .read(move |conn| {
+            let (pairing, _, _) = visible_pairing(conn, id, caller.0)?;
+            one_view(conn, pairing, caller.0)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[utoipa::path(
+    tag = "pairings",
+    operation_id = "end_pairing",
+    params(("pairing_id" = Uuid, Path, description = "The pairing")),
+    request_body = EndPairingRequest,
+    responses(
+        (status = 200, description = "Ended: the other partner is notified, the mentor's place is free and the mentee can be paired again", body = PairingView),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such pairing, or the caller is neither a partner nor an admin of its group", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The pairing is not active", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid reason", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/pairings/{pairing_id}/end")]
+pub async fn end_pairing(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<Uuid>,
+    body: Json<EndPairingRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = PairingId(path.into_inner());
+    let reason = body.0.reason;
+    let now = state.now();
+    let view = state
+        .write(move |conn| {
+            let (mut pairing, program, _) = visible_pairing(conn, id, caller.0)?;
+            pairing.end(caller.0, &reason, now)?;
+            if !pairings::end(conn, &pairing)? {
+                return Err(ApiError::Conflict(
+                    "only an active pairing can be ended".into(),
+                ));
+            }
+            notify::pairing_ended(conn, &program, &pairing, caller.0, now)?;
+            one_view(conn, pairing, caller.0)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}

@@ -1,0 +1,1 @@
+//! Pairing invariants under concurrent requests.

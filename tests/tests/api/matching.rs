@@ -1,0 +1,1 @@
+//! Match suggestions, the program-wide assignment and publishing it in one batch.

@@ -1,0 +1,124 @@
+//! The notification feed.
+
+use serde_json::json;
+use tandem_tests::TestApp;
+
+use crate::enrolments::{enrol, new_parent_answers};
+use crate::programs::open_program;
+
+#[test]
+fn notifications_are_read_one_by_one_or_all_at_once() {
+    let app = TestApp::spawn();
+    let (ada, bea, group, program) = open_program(&app, json!({"requires_approval": true}));
+    let cleo = app.register("Cleo");
+    app.join(&cleo, &group);
+    for role in ["mentee", "mentor"] {
+        let enrolment = enrol(
+            &app,
+            &bea,
+            &program,
+            json!({"role": role, "answers": new_parent_answers()}),
+        );
+        let decision = if role == "mentee" {
+            "active"
+        } else {
+            "declined"
+        };
+        app.patch(&format!(
+            "/v1/enrolments/{}",
+            enrolment["id"].as_str().expect("id")
+        ))
+        .token(&ada.token)
+        .json(&json!({"status": decision}))
+        .send();
+    }
+    let feed = app.get("/v1/me/notifications").token(&bea.token).send();
+    assert_eq!(feed.status, 200, "{}", feed.text);
+    let items = feed.body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["kind"], "enrolment_declined");
+    assert_eq!(items[1]["kind"], "enrolment_approved");
+    assert_eq!(items[1]["data"]["program_name"], program["name"]);
+    assert!(items.iter().all(|n| n["read_at"].is_null()));
+
+    let first = items[0]["id"].as_str().expect("id");
+    // Someone else's notification does not exist for Cleo.
+    app.patch(&format!("/v1/me/notifications/{first}"))
+        .token(&cleo.token)
+        .json(&json!({"read": true}))
+        .send()
+        .problem(404);
+    let read = app
+        .patch(&format!("/v1/me/notifications/{first}"))
+        .token(&bea.token)
+        .json(&json!({"read": true}))
+        .send();
+    assert_eq!(read.status, 200, "{}", read.text);
+    assert!(read.body["read_at"].is_string());
+    let unread = app
+        .get("/v1/me/notifications")
+        .token(&bea.token)
+        .query("unread", "true")
+        .send();
+    assert_eq!(unread.body["items"].as_array().map(Vec::len), Some(1));
+
+    let all = app
+        .post("/v1/me/notifications/read-all")
+        .token(&bea.token)
+        .send();
+    assert_eq!(all.body["marked"], 1);
+    let unread = app
+        .get("/v1/me/notifications")
+        .token(&bea.token)
+        .query("unread", "true")
+        .send();
+    assert_eq!(unread.body["items"], json!([]));
+    app.get("/v1/me/notifications").send().problem(401);
+}
+
+#[test]
+fn the_feed_is_paginated_newest_first() {
+    let app = TestApp::spawn();
+    let (ada, bea, _, program) = open_program(&app, json!({"requires_approval": true}));
+    let enrolment = enrol(
+        &app,
+        &bea,
+        &program,
+        json!({"role": "mentee", "answers": new_parent_answers()}),
+    );
+    app.patch(&format!(
+        "/v1/enrolments/{}",
+        enrolment["id"].as_str().expect("id")
+    ))
+    .token(&ada.token)
+    .json(&json!({"status": "active"}))
+    .send();
+    let mentor = enrol(
+        &app,
+        &bea,
+        &program,
+        json!({"role": "mentor", "answers": new_parent_answers()}),
+    );
+    app.patch(&format!(
+        "/v1/enrolments/{}",
+        mentor["id"].as_str().expect("id")
+    ))
+    .token(&ada.token)
+    .json(&json!({"status": "active"}))
+    .send();
+    let first = app
+        .get("/v1/me/notifications")
+        .token(&bea.token)
+        .query("limit", "1")
+        .send();
+    assert_eq!(first.body["items"][0]["data"]["role"], "mentor");
+    let cursor = first.body["next_cursor"].as_str().expect("a second page");
+    let second = app
+        .get("/v1/me/notifications")
+        .token(&bea.token)
+        .query("limit", "1")
+        .query("cursor", cursor)
+        .send();
+    assert_eq!(second.body["items"][0]["data"]["role"], "mentee");
+    assert_eq!(second.body["next_cursor"], serde_json::Value::Null);
+}

@@ -1,0 +1,429 @@
+//! Pairing by admins, auto matching, the partners' view, ending.
+
+use serde_json::{json, Value};
+use tandem_tests::{TestApp, TestUser};
+
+use crate::enrolments::{enrol, new_parent_answers};
+use crate::programs::{create_program, open_program, set_status};
+
+fn id(value: &Value) -> &str {
+    value["id"].as_str().expect("id")
+}
+
+fn pair(
+    app: &TestApp,
+    admin: &TestUser,
+    program: &Value,
+    mentor: &Value,
+    mentee: &Value,
+) -> tandem_tests::Response {
+    app.post(&format!("/v1/programs/{}/pairings", id(program)))
+        .token(&admin.token)
+        .json(&json!({
+            "mentor_enrolment_id": id(mentor),
+            "mentee_enrolment_id": id(mentee),
+            "introduction": "Giulia has been through the first months with twins; Sara is expecting her first.",
+        }))
+        .send()
+}
+
+/// A program with a mentor (Cleo, capacity 2) and a mentee (Bea), unpaired.
+fn program_with_pair_candidates(
+    app: &TestApp,
+) -> (TestUser, TestUser, TestUser, Value, Value, Value, Value) {
+    let (ada, bea, group, program) = open_program(app, json!({}));
+    let cleo = app.register("Cleo");
+    app.join(&cleo, &group);
+    let mentee = enrol(
+        app,
+        &bea,
+        &program,
+        json!({"role": "mentee", "answers": new_parent_answers()}),
+    );
+    let mentor = enrol(
+        app,
+        &cleo,
+        &program,
+        json!({"role": "mentor", "answers": new_parent_answers(), "capacity": 2}),
+    );
+    (ada, bea, cleo, group, program, mentor, mentee)
+}
+
+#[test]
+fn an_admin_pairs_and_both_partners_see_it() {
+    let app = TestApp::spawn();
+    let (ada, bea, cleo, _, program, mentor, mentee) = program_with_pair_candidates(&app);
+    let made = pair(&app, &ada, &program, &mentor, &mentee);
+    assert_eq!(made.status, 201, "{}", made.text);
+    assert_eq!(made.body["status"], "active");
+    assert_eq!(made.body["mentor"]["display_name"], "Cleo");
+    assert_eq!(made.body["mentee"]["display_name"], "Bea");
+    assert!(made.body["started_on"]
+        .as_str()
+        .is_some_and(|d| d.len() == 10));
+
+    for (user, role, partner) in [(&bea, "mentee", "Cleo"), (&cleo, "mentor", "Bea")] {
+        let mine = app.get("/v1/me/pairings").token(&user.token).send();
+        assert_eq!(mine.status, 200, "{}", mine.text);
+        let item = &mine.body["items"][0];
+        assert_eq!(item["id"], made.body["id"]);
+        assert_eq!(item["my_role"], role);
+        assert_eq!(item["program_name"], program["name"]);
+        assert!(item["introduction"]
+            .as_str()
+            .is_some_and(|t| t.contains("twins")));
+        let partner_side = if role == "mentee" { "mentor" } else { "mentee" };
+        assert_eq!(item[partner_side]["display_name"], partner);
+        assert!(
+            !mine.text.contains("@example.org"),
+            "no emails: {}",
+            mine.text
+        );
+
+        let feed = app.get("/v1/me/notifications").token(&user.token).send();
+        let matched = &feed.body["items"][0];
+        assert_eq!(matched["kind"], "matched");
+        assert_eq!(matched["data"]["partner_display_name"], partner);
+        assert_eq!(matched["data"]["pairing_id"], made.body["id"]);
+        assert_eq!(
+            app.get(&format!("/v1/pairings/{}", id(&made.body)))
+                .token(&user.token)
+                .send()
+                .status,
+            200
+        );
+    }
+    let listed = app
+        .get(&format!("/v1/programs/{}/pairings", id(&program)))
+        .token(&ada.token)
+        .send();
+    assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn pairing_rules_are_enforced() {
+    let app = TestApp::spawn();
+    let (ada, bea, cleo, group, program, mentor, mentee) = program_with_pair_candidates(&app);
+    let eve = app.register("Eve");
+    pair(&app, &bea, &program, &mentor, &mentee).problem(403);
+    pair(&app, &eve, &program, &mentor, &mentee).problem(404);
+    // Roles swapped, and the same person on both sides.
+    pair(&app, &ada, &program, &mentee, &mentor).invalid_field("mentor_enrolment_id");
+    let bea_mentor = enrol(
+        &app,
+        &bea,
+        &program,
+        json!({"role": "mentor", "answers": new_parent_answers()}),
+    );
+    pair(&app, &ada, &program, &bea_mentor, &mentee).invalid_field("mentee_enrolment_id");
+    // An enrolment of another program.
+    let other = set_status(
+        &app,
+        &ada,
+        &create_program(&app, &ada, &group, json!({"template_key": "new-parents"})),
+        "open",
+    );
+    let elsewhere = enrol(
+        &app,
+        &cleo,
+        &other,
+        json!({"role": "mentee", "answers": new_parent_answers()}),
+    );
+    pair(&app, &ada, &program, &mentor, &elsewhere).invalid_field("mentee_enrolment_id");
+    // Introduction bounds.
+    app.post(&format!("/v1/programs/{}/pairings", id(&program)))
+        .token(&ada.token)
+        .json(&json!({"mentor_enrolment_id": id(&mentor), "mentee_enrolment_id": id(&mentee), "introduction": "x".repeat(2001)}))
+        .send()
+        .invalid_field("introduction");
+    app.post(&format!("/v1/programs/{}/pairings", id(&program)))
+        .token(&ada.token)
+        .json(&json!({"mentor_enrolment_id": id(&mentor), "mentee_enrolment_id": id(&mentee), "introduction": "  "}))
+        .send()
+        .invalid_field("introduction");
+    // One active pairing per mentee.
+    assert_eq!(pair(&app, &ada, &program, &mentor, &mentee).status, 201);
+    let dan = app.register("Dan");
+    app.join(&dan, &group);
+    let second_mentor = enrol(
+        &app,
+        &dan,
+        &program,
+        json!({"role": "mentor", "answers": new_parent_answers()}),
+    );
+    pair(&app, &ada, &program, &second_mentor, &mentee).problem(409);
+}
+
+#[test]
+fn pending_enrolments_cannot_be_paired() {
+    let app = TestApp::spawn();
+    let (ada, bea, group, program) = open_program(&app, json!({"requires_approval": true}));
+    let cleo = app.register("Cleo");
+    app.join(&cleo, &group);
+    let mentee = enrol(
+        &app,
+        &bea,
+        &program,
+        json!({"role": "mentee", "answers": new_parent_answers()}),
+    );
+    let mentor = enrol(
+        &app,
+        &cleo,
+        &program,
+        json!({"role": "mentor", "answers": new_parent_answers()}),
+    );
+    pair(&app, &ada, &program, &mentor, &mentee).problem(409);
+}
+
+#[test]
+fn a_mentor_takes_no_more_than_their_capacity() {
+    let app = TestApp::spawn();
+    let (ada, _, group, program) = open_program(&app, json!({}));
+    let cleo = app.register("Cleo");
+    app.join(&cleo, &group);
+    let mentor = enrol(
+        &app,
+        &cleo,
+        &program,
+        json!({"role": "mentor", "answers": new_parent_answers(), "capacity": 1}),
+    );
+    let mentees: Vec<Value> = ["Dora", "Emma"]
+        .iter()
+        .map(|name| {
+            let user = app.register(name);
+            app.join(&user, &group);
+            enrol(
+                &app,
+                &user,
+                &program,
+                json!({"role": "mentee", "answers": new_parent_answers()}),
+            )
+        })
+        .collect();
+    assert_eq!(pair(&app, &ada, &program, &mentor, &mentees[0]).status, 201);
+    pair(&app, &ada, &program, &mentor, &mentees[1]).problem(409);
+}
+
+#[test]
+fn either_partner_ends_and_places_free_up() {
+    let app = TestApp::spawn();
+    let (ada, bea, cleo, group, program, mentor, mentee) = program_with_pair_candidates(&app);
+    let made = pair(&app, &ada, &program, &mentor, &mentee).body;
+    let dan = app.register("Dan");
+    app.join(&dan, &group);
+    let end_path = format!("/v1/pairings/{}/end", id(&made));
+
+    // A member who is not a partner sees nothing; reasons are validated.
+    app.post(&end_path)
+        .token(&dan.token)
+        .json(&json!({"reason": "curious"}))
+        .send()
+        .problem(404);
+    app.get(&format!("/v1/pairings/{}", id(&made)))
+        .token(&dan.token)
+        .send()
+        .problem(404);
+    app.post(&end_path)
+        .token(&bea.token)
+        .json(&json!({"reason": ""}))
+        .send()
+        .invalid_field("reason");
+
+    let ended = app
+        .post(&end_path)
+        .token(&bea.token)
+        .json(&json!({"reason": "Our schedules never line up"}))
+        .send();
+    assert_eq!(ended.status, 200, "{}", ended.text);
+    assert_eq!(ended.body["status"], "ended");
+    assert_eq!(ended.body["end_reason"], "Our schedules never line up");
+    assert!(ended.body["ended_at"].is_string());
+    app.post(&end_path)
+        .token(&cleo.token)
+        .json(&json!({"reason": "again"}))
+        .send()
+        .problem(409);
+
+    // The mentor is told; the one who ended it is not.
+    let cleo_feed = app.get("/v1/me/notifications").token(&cleo.token).send();
+    assert_eq!(cleo_feed.body["items"][0]["kind"], "pairing_ended");
+    assert_eq!(
+        cleo_feed.body["items"][0]["data"]["reason"],
+        "Our schedules never line up"
+    );
+    let bea_feed = app.get("/v1/me/notifications").token(&bea.token).send();
+    assert_eq!(bea_feed.body["items"][0]["kind"], "matched");
+
+    // The mentee can be paired again, and the mentor's place is free again.
+    let again = pair(&app, &ada, &program, &mentor, &mentee);
+    assert_eq!(again.status, 201, "{}", again.text);
+    // An admin may end it too; both partners are told.
+    let by_admin = app
+        .post(&format!("/v1/pairings/{}/end", id(&again.body)))
+        .token(&ada.token)
+        .json(&json!({"reason": "Restructuring the cohort"}))
+        .send();
+    assert_eq!(by_admin.status, 200, "{}", by_admin.text);
+    for user in [&bea, &cleo] {
+        let feed = app.get("/v1/me/notifications").token(&user.token).send();
+        assert_eq!(feed.body["items"][0]["kind"], "pairing_ended");
+        assert_eq!(feed.body["items"][0]["data"]["by_partner"], false);
+    }
+}
+
+#[test]
+fn withdrawing_needs_the_pairing_ended_first() {
+    let app = TestApp::spawn();
+    let (ada, bea, _, _, program, mentor, mentee) = program_with_pair_candidates(&app);
+    let made = pair(&app, &ada, &program, &mentor, &mentee).body;
+    app.delete(&format!("/v1/enrolments/{}", id(&mentee)))
+        .token(&bea.token)
+        .send()
+        .problem(409);
+    app.post(&format!("/v1/pairings/{}/end", id(&made)))
+        .token(&bea.token)
+        .json(&json!({"reason": "Moving abroad"}))
+        .send();
+    assert_eq!(
+        app.delete(&format!("/v1/enrolments/{}", id(&mentee)))
+            .token(&bea.token)
+            .send()
+            .status,
+        204
+    );
+}
+
+#[test]
+fn auto_matching_pairs_the_second_mother_at_once() {
+    let app = TestApp::spawn();
+    let (ada, bea, group, program) =
+        open_program(&app, json!({"matching": "auto", "default_capacity": 2}));
+    let cleo = app.register("Cleo");
+    app.join(&cleo, &group);
+    // The first to enrol waits: nobody to pair with yet.
+    let mentor = enrol(
+        &app,
+        &cleo,
+        &program,
+        json!({"role": "mentor", "answers": new_parent_answers()}),
+    );
+    assert_eq!(
+        app.get("/v1/me/pairings").token(&cleo.token).send().body["items"],
+        json!([])
+    );
+    // The second, with matching answers, is paired in the same request.
+    let mentee = enrol(
+        &app,
+        &bea,
+        &program,
+        json!({"role": "mentee", "answers": new_parent_answers()}),
+    );
+    let mine = app.get("/v1/me/pairings").token(&bea.token).send();
+    let pairing = &mine.body["items"][0];
+    assert_eq!(pairing["status"], "active", "{}", mine.text);
+    assert_eq!(pairing["mentor"]["enrolment_id"], mentor["id"]);
+    assert_eq!(pairing["mentee"]["enrolment_id"], mentee["id"]);
+    let intro = pairing["introduction"].as_str().expect("introduction");
+    assert!(intro.contains("Cleo") && intro.contains("Bea"), "{intro}");
+    for user in [&bea, &cleo] {
+        assert_eq!(
+            app.get("/v1/me/notifications")
+                .token(&user.token)
+                .send()
+                .body["items"][0]["kind"],
+            "matched"
+        );
+    }
+    assert_eq!(
+        app.get(&format!("/v1/programs/{}/pairings", id(&program)))
+            .token(&ada.token)
+            .send()
+            .body["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+}
+
+#[test]
+fn auto_matching_waits_below_the_threshold() {
+    let app = TestApp::spawn();
+    let (_, bea, group, program) = open_program(
+        &app,
+        json!({"matching": "auto", "auto_match_threshold": 90}),
+    );
+    let cleo = app.register("Cleo");
+    app.join(&cleo, &group);
+    enrol(
+        &app,
+        &cleo,
+        &program,
+        json!({"role": "mentor", "answers": new_parent_answers()}),
+    );
+    let mut different = new_parent_answers();
+    different["child_stage"] = json!("toddler");
+    different["languages"] = json!(["ar"]);
+    different["time_zone"] = json!("americas");
+    different["feeding"] = json!(["solids"]);
+    different["support_wanted"] = json!(["company"]);
+    enrol(
+        &app,
+        &bea,
+        &program,
+        json!({"role": "mentee", "answers": different}),
+    );
+    assert_eq!(
+        app.get("/v1/me/pairings").token(&bea.token).send().body["items"],
+        json!([])
+    );
+}
+
+#[test]
+fn auto_matching_runs_when_an_enrolment_is_approved() {
+    let app = TestApp::spawn();
+    let (ada, bea, group, program) =
+        open_program(&app, json!({"matching": "auto", "requires_approval": true}));
+    let cleo = app.register("Cleo");
+    app.join(&cleo, &group);
+    let mentor = enrol(
+        &app,
+        &cleo,
+        &program,
+        json!({"role": "mentor", "answers": new_parent_answers()}),
+    );
+    let mentee = enrol(
+        &app,
+        &bea,
+        &program,
+        json!({"role": "mentee", "answers": new_parent_answers()}),
+    );
+    assert_eq!(
+        app.get("/v1/me/pairings").token(&bea.token).send().body["items"],
+        json!([])
+    );
+    for enrolment in [&mentor, &mentee] {
+        let approved = app
+            .patch(&format!("/v1/enrolments/{}", id(enrolment)))
+            .token(&ada.token)
+            .json(&json!({"status": "active"}))
+            .send();
+        assert_eq!(approved.status, 200, "{}", approved.text);
+    }
+    let mine = app.get("/v1/me/pairings").token(&bea.token).send();
+    assert_eq!(
+        mine.body["items"][0]["mentor"]["display_name"], "Cleo",
+        "{}",
+        mine.text
+    );
+    let kinds: Vec<Value> = app
+        .get("/v1/me/notifications")
+        .token(&bea.token)
+        .send()
+        .body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|n| n["kind"].clone())
+        .collect();
+    assert_eq!(kinds, vec![json!("matched"), json!("enrolment_approved")]);
+}
