@@ -82,6 +82,13 @@ fn too_large() -> ApiError {
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let json: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    if let Some(field) = find_nul(&json, String::new()) {
+        // PostgreSQL cannot store U+0000 in text; no field has a use for it.
+        return Err(ApiError::Validation(vec![FieldError {
+            field,
+            message: "must not contain the NUL character (\\u0000)".into(),
+        }]));
+    }
     serde_path_to_error::deserialize(json).map_err(|e| {
         let message = e.inner().to_string();
         let field = field_of(&e.path().to_string(), &message);
@@ -90,6 +97,35 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             message: strip_position(&message),
         }])
     })
+}
+
+/// The path of the first string (or object key) holding U+0000, if any.
+fn find_nul(value: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value;
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::String(s) if s.contains('\0') => {
+            Some(if path.is_empty() { "body".into() } else { path })
+        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| find_nul(item, format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            if key.contains('\0') {
+                Some(join("<key>"))
+            } else {
+                find_nul(item, join(key))
+            }
+        }),
+        _ => None,
+    }
 }
 
 /// The field a serde error is about. A missing field is reported at the path of the
@@ -186,6 +222,16 @@ mod tests {
         assert_eq!(
             field_of(".", "invalid type: sequence, expected struct"),
             "body"
+        );
+    }
+
+    #[test]
+    fn nul_characters_are_found_with_their_path() {
+        let value = serde_json::json!({"a": [{"b": "ok"}, {"c": "x\u{0}y"}]});
+        assert_eq!(find_nul(&value, String::new()), Some("a[1].c".to_owned()));
+        assert_eq!(
+            find_nul(&serde_json::json!({"a": "fine"}), String::new()),
+            None
         );
     }
 

@@ -122,3 +122,14 @@ fn docs_are_served_without_the_internet() {
     assert_eq!(bundle.status, 200);
     assert!(bundle.text.len() > 100_000);
 }
+
+#[test]
+fn nul_characters_are_refused_not_stored() {
+    let app = TestApp::spawn();
+    let ada = app.register("Ada");
+    app.post("/v1/groups")
+        .token(&ada.token)
+        .json(&json!({"name": "Nul\u{0}group"}))
+        .send()
+        .invalid_field("name");
+}

@@ -56,3 +56,35 @@ fn every_operation_is_named_and_documents_its_errors() {
         }
     }
 }
+
+#[test]
+fn every_reference_resolves() {
+    let spec: serde_json::Value = serde_json::from_str(COMMITTED).expect("spec is JSON");
+    let mut refs = Vec::new();
+    collect_refs(&spec, &mut refs);
+    assert!(!refs.is_empty());
+    for reference in refs {
+        let pointer = reference
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("external $ref {reference}"));
+        assert!(
+            spec.pointer(pointer).is_some(),
+            "$ref {reference} points nowhere"
+        );
+    }
+}
+
+fn collect_refs(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, item) in map {
+                match (key.as_str(), item.as_str()) {
+                    ("$ref", Some(target)) => out.push(target.to_owned()),
+                    _ => collect_refs(item, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|item| collect_refs(item, out)),
+        _ => {}
+    }
+}

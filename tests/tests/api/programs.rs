@@ -287,3 +287,43 @@ fn updates_honour_if_match() {
         .send()
         .problem(412);
 }
+
+#[test]
+fn a_program_keeps_its_copy_when_the_template_changes() {
+    let app = TestApp::spawn();
+    let ada = app.register("Ada");
+    let group = app.create_group(&ada, "Readers");
+    let gid = group["id"].as_str().expect("id");
+    let created = app
+        .post(&format!("/v1/groups/{gid}/templates"))
+        .token(&ada.token)
+        .json(&crate::templates::book_club())
+        .send();
+    assert_eq!(created.status, 201, "{}", created.text);
+    let program = create_program(&app, &ada, &group, json!({"template_key": "book-club"}));
+    assert_eq!(program["template_key"], "book-club");
+    assert_eq!(program["name"], "Book club");
+    assert_eq!(program["weeks"].as_array().map(Vec::len), Some(2));
+
+    let edited = app
+        .patch(&format!("/v1/groups/{gid}/templates/book-club"))
+        .token(&ada.token)
+        .json(&json!({"name": "Poetry circle", "description": "Only poems now."}))
+        .send();
+    assert_eq!(edited.status, 200, "{}", edited.text);
+    let deleted = app
+        .delete(&format!("/v1/groups/{gid}/templates/book-club"))
+        .token(&ada.token)
+        .send();
+    assert_eq!(deleted.status, 204);
+
+    let pid = program["id"].as_str().expect("id");
+    let now = app
+        .get(&format!("/v1/programs/{pid}"))
+        .token(&ada.token)
+        .send();
+    assert_eq!(now.status, 200);
+    assert_eq!(now.body["name"], "Book club");
+    assert_eq!(now.body["questions"], program["questions"]);
+    assert_eq!(now.body["weeks"], program["weeks"]);
+}

@@ -189,7 +189,7 @@ fn the_catalogue_is_paginated_with_a_cursor() {
     assert_eq!(seen, BUILTIN_KEYS);
 }
 
-fn book_club() -> Value {
+pub fn book_club() -> Value {
     json!({
         "key": "book-club",
         "name": "Book club",
