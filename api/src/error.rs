@@ -168,6 +168,15 @@ impl ResponseError for ApiError {
     }
 }
 
+/// Maps a storage error to 404 for `what` when the row is missing, and as usual
+/// otherwise (an outage stays a 503, not a misleading 404).
+pub fn not_found_as(what: &'static str) -> impl Fn(StoreError) -> ApiError {
+    move |error| match error {
+        StoreError::NotFound => ApiError::not_found(what),
+        other => other.into(),
+    }
+}
+
 impl From<DomainError> for ApiError {
     fn from(error: DomainError) -> Self {
         match error {

@@ -6,6 +6,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
 use crate::error::{FieldError, Problem};
+use crate::routes::matching::SuggestionMode;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,7 +19,7 @@ Errors are `application/problem+json` (RFC 9457). Lists take `?limit=` and `?cur
         license(name = "MIT", identifier = "MIT"),
     ),
     servers((url = "/", description = "This server")),
-    components(schemas(Problem, FieldError)),
+    components(schemas(Problem, FieldError, SuggestionMode)),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Accounts and tokens"),
@@ -57,7 +58,55 @@ pub fn spec() -> utoipa::openapi::OpenApi {
         .configure(crate::app::routes)
         .split_for_parts();
     spec.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    add_shared_problems(&mut spec);
     spec
+}
+
+/// Problems any operation of a kind can answer, added to each so clients see them:
+/// 413 and 415 wherever a JSON body is read, 503 wherever the database is used.
+fn add_shared_problems(spec: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let problem = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    // Served from the binary alone, never from the database.
+    const NO_DATABASE: [&str; 3] = ["healthz", "list_templates", "get_template"];
+    for item in spec.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
+            if operation.request_body.is_some() {
+                responses
+                    .entry("413".into())
+                    .or_insert_with(|| problem("Body larger than 64 KiB"));
+                responses
+                    .entry("415".into())
+                    .or_insert_with(|| problem("Body not sent as application/json"));
+            }
+            let id = operation.operation_id.as_deref().unwrap_or_default();
+            if !NO_DATABASE.contains(&id) {
+                responses
+                    .entry("503".into())
+                    .or_insert_with(|| problem("The database is unavailable; retry later"));
+            }
+        }
+    }
 }
 
 /// The document as published in `openapi/openapi.json`: pretty JSON and a final newline.

@@ -94,22 +94,33 @@ pub fn find_for(
 }
 
 /// Rewrites an enrolment's status, capacity and answers (a re-enrolment or a decision),
-/// bumping its version.
+/// bumping its version. Only when the row is still as it was read (same version, same
+/// active pairings): otherwise a concurrent change won and this answers
+/// `StoreError::Constraint`, so a member cannot withdraw while being paired, nor an
+/// admin approve an enrolment withdrawn meanwhile.
 pub fn update(
     conn: &mut DbConn,
     enrolment: &Enrolment,
     now: DateTime<Utc>,
 ) -> Result<Enrolment, StoreError> {
     let answers = serde_json::to_string(&enrolment.answers).map_err(|e| corrupt(e.to_string()))?;
-    diesel::update(enrolments::table.find(enrolment.id.to_string()))
-        .set((
-            enrolments::status.eq(enrolment.status.as_str()),
-            enrolments::capacity.eq(i32::from(enrolment.capacity)),
-            enrolments::answers.eq(answers),
-            enrolments::version.eq(enrolments::version + 1),
-            enrolments::updated_at.eq(to_db_time(now)),
-        ))
-        .execute(conn)?;
+    let updated = diesel::update(
+        enrolments::table
+            .find(enrolment.id.to_string())
+            .filter(enrolments::version.eq(enrolment.version))
+            .filter(enrolments::active_pairings.eq(i32::from(enrolment.active_pairings))),
+    )
+    .set((
+        enrolments::status.eq(enrolment.status.as_str()),
+        enrolments::capacity.eq(i32::from(enrolment.capacity)),
+        enrolments::answers.eq(answers),
+        enrolments::version.eq(enrolments::version + 1),
+        enrolments::updated_at.eq(to_db_time(now)),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Err(StoreError::Constraint("enrolment_changed_meanwhile".into()));
+    }
     find(conn, enrolment.id)
 }
 
@@ -164,7 +175,10 @@ pub fn take_place(conn: &mut DbConn, id: EnrolmentId) -> Result<(), StoreError> 
             .find(id.to_string())
             .filter(enrolments::status.eq(EnrolmentStatus::Active.as_str())),
     )
-    .set(enrolments::active_pairings.eq(enrolments::active_pairings + 1))
+    .set((
+        enrolments::active_pairings.eq(enrolments::active_pairings + 1),
+        enrolments::version.eq(enrolments::version + 1),
+    ))
     .execute(conn)?;
     if updated == 0 {
         return Err(StoreError::Constraint("enrolment_not_active".into()));
@@ -179,7 +193,10 @@ pub fn release_place(conn: &mut DbConn, id: EnrolmentId) -> Result<(), StoreErro
             .find(id.to_string())
             .filter(enrolments::active_pairings.gt(0)),
     )
-    .set(enrolments::active_pairings.eq(enrolments::active_pairings - 1))
+    .set((
+        enrolments::active_pairings.eq(enrolments::active_pairings - 1),
+        enrolments::version.eq(enrolments::version + 1),
+    ))
     .execute(conn)?;
     Ok(())
 }
@@ -195,6 +212,29 @@ pub fn available(
         .filter(enrolments::role.eq(role.as_str()))
         .filter(enrolments::status.eq(EnrolmentStatus::Active.as_str()))
         .filter(enrolments::active_pairings.lt(enrolments::capacity))
+        .select(EnrolmentRow::as_select())
+        .order(enrolments::id.asc())
+        .load::<EnrolmentRow>(conn)?
+        .into_iter()
+        .map(Enrolment::try_from)
+        .collect()
+}
+
+/// A user's pending and active enrolments in the programs of a group.
+pub fn open_for_user_in_group(
+    conn: &mut DbConn,
+    group_id: tandem_domain::ids::GroupId,
+    user_id: UserId,
+) -> Result<Vec<Enrolment>, StoreError> {
+    use crate::schema::programs;
+    enrolments::table
+        .inner_join(programs::table)
+        .filter(programs::group_id.eq(group_id.to_string()))
+        .filter(enrolments::user_id.eq(user_id.to_string()))
+        .filter(enrolments::status.eq_any([
+            EnrolmentStatus::Pending.as_str(),
+            EnrolmentStatus::Active.as_str(),
+        ]))
         .select(EnrolmentRow::as_select())
         .order(enrolments::id.asc())
         .load::<EnrolmentRow>(conn)?

@@ -173,3 +173,28 @@ pub fn list_for_user(
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(rows, limit, |p| p.id))
 }
+
+/// A user's active pairings in the programs of a group.
+pub fn active_for_user_in_group(
+    conn: &mut DbConn,
+    group_id: tandem_domain::ids::GroupId,
+    user_id: UserId,
+) -> Result<Vec<Pairing>, StoreError> {
+    use crate::schema::programs;
+    let user = user_id.to_string();
+    pairings::table
+        .inner_join(programs::table)
+        .filter(programs::group_id.eq(group_id.to_string()))
+        .filter(pairings::status.eq(PairingStatus::Active.as_str()))
+        .filter(
+            pairings::mentor_user_id
+                .eq(user.clone())
+                .or(pairings::mentee_user_id.eq(user)),
+        )
+        .select(PairingRow::as_select())
+        .order(pairings::id.asc())
+        .load::<PairingRow>(conn)?
+        .into_iter()
+        .map(Pairing::try_from)
+        .collect()
+}

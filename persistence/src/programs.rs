@@ -109,6 +109,10 @@ pub fn find(conn: &mut DbConn, id: ProgramId) -> Result<Program, StoreError> {
 }
 
 /// Takes the program's row lock for the rest of the transaction (see `groups::lock_group`).
+///
+/// Every transaction that writes more than one enrolment of a program (pairing, auto
+/// matching, ending, batches) takes this lock first, so on PostgreSQL they run one after
+/// another per program and can never deadlock on enrolment rows.
 pub fn lock(conn: &mut DbConn, id: ProgramId) -> Result<(), StoreError> {
     let key = id.to_string();
     let locked = diesel::update(programs::table.find(&key))
@@ -118,6 +122,12 @@ pub fn lock(conn: &mut DbConn, id: ProgramId) -> Result<(), StoreError> {
         return Err(StoreError::NotFound);
     }
     Ok(())
+}
+
+/// Locks the program and reads it as it is now.
+pub fn find_locked(conn: &mut DbConn, id: ProgramId) -> Result<Program, StoreError> {
+    lock(conn, id)?;
+    find(conn, id)
 }
 
 /// Writes settings and status, bumping the version.

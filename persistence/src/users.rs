@@ -78,20 +78,28 @@ pub fn find(conn: &mut DbConn, id: UserId) -> Result<User, StoreError> {
         .map(|(user, _)| user)
 }
 
-/// Writes a changed profile and bumps its version.
+/// Writes a changed profile and bumps its version, if it is still at `user.version`.
 pub fn update_profile(
     conn: &mut DbConn,
     user: &User,
     now: DateTime<Utc>,
 ) -> Result<User, StoreError> {
-    diesel::update(users::table.find(user.id.to_string()))
-        .set((
-            users::display_name.eq(user.display_name.as_str()),
-            users::time_zone.eq(user.time_zone.name()),
-            users::version.eq(users::version + 1),
-            users::updated_at.eq(to_db_time(now)),
-        ))
-        .execute(conn)?;
+    // Only over the version that was read, so a check of If-Match cannot be overtaken.
+    let updated = diesel::update(
+        users::table
+            .find(user.id.to_string())
+            .filter(users::version.eq(user.version)),
+    )
+    .set((
+        users::display_name.eq(user.display_name.as_str()),
+        users::time_zone.eq(user.time_zone.name()),
+        users::version.eq(users::version + 1),
+        users::updated_at.eq(to_db_time(now)),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Err(StoreError::Constraint("user_changed_meanwhile".into()));
+    }
     find(conn, user.id)
 }
 

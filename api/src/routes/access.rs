@@ -39,7 +39,7 @@ pub fn program_for(
     user: UserId,
 ) -> Result<(tandem_domain::program::Program, Membership), ApiError> {
     let program = tandem_persistence::programs::find(conn, program_id)
-        .map_err(|_| ApiError::not_found("program"))?;
+        .map_err(crate::error::not_found_as("program"))?;
     let membership = groups::membership(conn, program.group_id, user)?
         .ok_or_else(|| ApiError::not_found("program"))?;
     if program.status == tandem_domain::program::ProgramStatus::Draft

@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::error::{ApiError, Problem};
+use crate::error::{not_found_as, ApiError, Problem};
 use crate::etag::etag;
 use crate::extract::{AuthUser, Json, Query};
 use crate::list_response;
@@ -138,9 +138,8 @@ pub async fn enrol(
             // Drafts are hidden from members elsewhere, but enrolling in one is a
             // conflict with its state for anyone in the group.
             let program =
-                programs::find(conn, program_id).map_err(|_| ApiError::not_found("program"))?;
-            member_of(conn, program.group_id, caller.0)
-                .map_err(|_| ApiError::not_found("program"))?;
+                programs::find_locked(conn, program_id).map_err(not_found_as("program"))?;
+            member_of(conn, program.group_id, caller.0)?;
             let candidate = Enrolment::new(
                 EnrolmentId::new_v7(now),
                 &program,
@@ -175,6 +174,16 @@ pub async fn enrol(
         })
         .await?;
     Ok(enrolment_response(StatusCode::CREATED, version, view))
+}
+
+/// An archived program is read-only.
+fn check_not_archived(program: &tandem_domain::program::Program) -> Result<(), ApiError> {
+    if program.status == tandem_domain::program::ProgramStatus::Archived {
+        return Err(ApiError::Conflict(
+            "the program is archived and read-only".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn already_enrolled(role: EnrolmentRole) -> ApiError {
@@ -237,7 +246,7 @@ fn visible_enrolment(
     id: EnrolmentId,
     caller: UserId,
 ) -> Result<(Enrolment, Membership), ApiError> {
-    let enrolment = enrolments::find(conn, id).map_err(|_| ApiError::not_found("enrolment"))?;
+    let enrolment = enrolments::find(conn, id).map_err(not_found_as("enrolment"))?;
     let program = programs::find(conn, enrolment.program_id)?;
     let membership = groups::membership(conn, program.group_id, caller)?
         .ok_or_else(|| ApiError::not_found("enrolment"))?;
@@ -306,8 +315,9 @@ pub async fn update_enrolment(
             match target {
                 EnrolmentStatus::Active | EnrolmentStatus::Declined => {
                     require_manager(&membership)?;
+                    let program = programs::find_locked(conn, enrolment.program_id)?;
+                    check_not_archived(&program)?;
                     enrolment.decide(target == EnrolmentStatus::Active, now)?;
-                    let program = programs::find(conn, enrolment.program_id)?;
                     let decided = enrolments::update(conn, &enrolment, now)?;
                     notify::enrolment_decided(conn, &program, &decided, now)?;
                     workflows::pairing::auto_match(conn, &program, &decided, now)?;
@@ -319,6 +329,7 @@ pub async fn update_enrolment(
                             "only the member can withdraw their enrolment".into(),
                         ));
                     }
+                    check_not_archived(&programs::find(conn, enrolment.program_id)?)?;
                     enrolment.withdraw(now)?;
                 }
                 EnrolmentStatus::Pending => {
@@ -363,6 +374,7 @@ pub async fn withdraw_enrolment(
                     "only the member can withdraw their enrolment".into(),
                 ));
             }
+            check_not_archived(&programs::find(conn, enrolment.program_id)?)?;
             enrolment.withdraw(now)?;
             enrolments::update(conn, &enrolment, now)?;
             Ok(())

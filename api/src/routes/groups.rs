@@ -7,7 +7,7 @@ use tandem_domain::group::{
     validate_group_description, validate_group_name, Group, Membership, Role,
 };
 use tandem_domain::ids::{GroupId, MembershipId};
-use tandem_persistence::groups;
+use tandem_persistence::{groups, StoreError};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -324,7 +324,7 @@ pub async fn join_group(
     let (group, role) = state
         .write(move |conn| {
             let group =
-                groups::find_group(conn, group_id).map_err(|_| ApiError::not_found("group"))?;
+                groups::find_group(conn, group_id).map_err(crate::error::not_found_as("group"))?;
             // The same answer for a wrong code as for no group: codes cannot be probed.
             if !constant_time_eq(group.invite_code.as_bytes(), code.as_bytes()) {
                 return Err(ApiError::not_found("group"));
@@ -332,17 +332,26 @@ pub async fn join_group(
             if let Some(existing) = groups::membership(conn, group_id, caller.0)? {
                 return Ok((group, existing.role));
             }
-            groups::insert_membership(
-                conn,
-                &Membership {
-                    id: MembershipId::new_v7(now),
-                    group_id,
-                    user_id: caller.0,
-                    role: Role::Member,
-                    joined_at: now,
-                },
-            )?;
-            Ok((group, Role::Member))
+            let membership = Membership {
+                id: MembershipId::new_v7(now),
+                group_id,
+                user_id: caller.0,
+                role: Role::Member,
+                joined_at: now,
+            };
+            // Two joins at once: the second finds the first's membership (in a
+            // savepoint, so PostgreSQL's transaction survives the refused insert).
+            match tandem_persistence::db::savepoint(conn, |c| {
+                groups::insert_membership(c, &membership)
+            }) {
+                Ok(()) => Ok((group, Role::Member)),
+                Err(StoreError::Constraint(_)) => {
+                    let existing = groups::membership(conn, group_id, caller.0)?
+                        .ok_or_else(|| ApiError::Conflict("joining failed; try again".into()))?;
+                    Ok((group, existing.role))
+                }
+                Err(other) => Err(other.into()),
+            }
         })
         .await?;
     Ok(group_response(actix_web::http::StatusCode::OK, group, role))

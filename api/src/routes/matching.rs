@@ -31,7 +31,6 @@ pub enum SuggestionMode {
 #[into_params(parameter_in = Query)]
 pub struct SuggestionParams {
     /// `ranked` (default) or `assignment`.
-    #[param(inline)]
     pub mode: Option<SuggestionMode>,
     /// Ranked mode: mentors per mentee (1–20, default 5).
     #[param(minimum = 1, maximum = 20)]

@@ -15,6 +15,7 @@ use crate::list_response;
 use crate::pagination::PageParams;
 use crate::routes::access::member_of;
 use crate::state::AppState;
+use crate::workflows;
 
 /// A member of a group.
 #[derive(Debug, Serialize, ToSchema)]
@@ -109,8 +110,9 @@ pub async fn change_member_role(
     let new_role = body.0.role;
     let member = state
         .write(move |conn| {
+            // The lock first: the actor's own role is then read as it stands.
+            groups::lock_group(conn, group_id).map_err(crate::error::not_found_as("group"))?;
             let actor = member_of(conn, group_id, caller.0)?;
-            groups::lock_group(conn, group_id)?;
             let target = groups::membership(conn, group_id, target_id)?
                 .ok_or_else(|| ApiError::not_found("member"))?;
             let owners = groups::count_owners(conn, group_id)?;
@@ -139,7 +141,7 @@ pub async fn change_member_role(
         ("user_id" = Uuid, Path, description = "The member; the caller's own id leaves the group"),
     ),
     responses(
-        (status = 204, description = "Removed (or left)"),
+        (status = 204, description = "Removed (or left). Their active pairings in the group's programs end (partners are notified) and their enrolments are withdrawn."),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only owners and admins remove others; admins cannot remove owners", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group or member, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
@@ -155,10 +157,12 @@ pub async fn remove_member(
 ) -> Result<HttpResponse, ApiError> {
     let (group_id, user_id) = path.into_inner();
     let (group_id, target_id) = (GroupId(group_id), UserId(user_id));
+    let now = state.now();
     state
         .write(move |conn| {
+            // The lock first: the actor's own role is then read as it stands.
+            groups::lock_group(conn, group_id).map_err(crate::error::not_found_as("group"))?;
             let actor = member_of(conn, group_id, caller.0)?;
-            groups::lock_group(conn, group_id)?;
             let target = groups::membership(conn, group_id, target_id)?
                 .ok_or_else(|| ApiError::not_found("member"))?;
             let owners = groups::count_owners(conn, group_id)?;
@@ -168,6 +172,7 @@ pub async fn remove_member(
                 target.role,
                 owners,
             )?;
+            workflows::membership::leave_programs(conn, group_id, target_id, caller.0, now)?;
             groups::delete_membership(conn, target.id)?;
             Ok(())
         })

@@ -132,7 +132,7 @@ pub async fn update_notification(
     let notification = state
         .write(move |conn| {
             notifications::set_read(conn, caller.0, id, read_at)
-                .map_err(|_| ApiError::not_found("notification"))
+                .map_err(crate::error::not_found_as("notification"))
         })
         .await?;
     Ok(HttpResponse::Ok().json(NotificationView::from(notification)))

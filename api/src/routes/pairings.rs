@@ -167,8 +167,10 @@ fn managed_program(
     program_id: ProgramId,
     caller: UserId,
 ) -> Result<Program, ApiError> {
-    let (program, membership) = program_for(conn, program_id, caller)?;
+    let (_, membership) = program_for(conn, program_id, caller)?;
     require_manager(&membership)?;
+    // Locked for pairing: see `programs::lock`.
+    let program = programs::find_locked(conn, program_id)?;
     Ok(program)
 }
 
@@ -369,7 +371,7 @@ fn visible_pairing(
     id: PairingId,
     caller: UserId,
 ) -> Result<(Pairing, Program, bool), ApiError> {
-    let pairing = pairings::find(conn, id).map_err(|_| ApiError::not_found("pairing"))?;
+    let pairing = pairings::find(conn, id).map_err(crate::error::not_found_as("pairing"))?;
     let program = programs::find(conn, pairing.program_id)?;
     let manages =
         groups::membership(conn, program.group_id, caller)?.is_some_and(|m| m.role.can_manage());
@@ -434,6 +436,12 @@ pub async fn end_pairing(
     let view = state
         .write(move |conn| {
             let (mut pairing, program, _) = visible_pairing(conn, id, caller.0)?;
+            let program = programs::find_locked(conn, program.id)?;
+            if program.status == tandem_domain::program::ProgramStatus::Archived {
+                return Err(ApiError::Conflict(
+                    "the program is archived and read-only".into(),
+                ));
+            }
             pairing.end(caller.0, &reason, now)?;
             if !pairings::end(conn, &pairing)? {
                 return Err(ApiError::Conflict(

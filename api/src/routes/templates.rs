@@ -370,6 +370,7 @@ pub async fn get_custom_template(
 ) -> Result<HttpResponse, ApiError> {
     let (group_id, key) = path.into_inner();
     let group_id = GroupId(group_id);
+    let key = stored_key(key)?;
     let template = state
         .read(move |conn| {
             manager_of(conn, group_id, caller.0)?;
@@ -412,6 +413,7 @@ pub async fn update_custom_template(
 ) -> Result<HttpResponse, ApiError> {
     let (group_id, key) = path.into_inner();
     let group_id = GroupId(group_id);
+    let key = stored_key(key)?;
     let changes = body.0;
     let now = state.now();
     let template = state
@@ -480,6 +482,7 @@ pub async fn delete_custom_template(
 ) -> Result<HttpResponse, ApiError> {
     let (group_id, key) = path.into_inner();
     let group_id = GroupId(group_id);
+    let key = stored_key(key)?;
     state
         .write(move |conn| {
             manager_of(conn, group_id, caller.0)?;
@@ -491,4 +494,13 @@ pub async fn delete_custom_template(
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// A key from the path. One that could never have been stored (a slug has no NUL, which
+/// PostgreSQL would refuse outright) names no template.
+fn stored_key(key: String) -> Result<String, ApiError> {
+    if key.contains('\0') || key.len() > 200 {
+        return Err(ApiError::not_found("template"));
+    }
+    Ok(key)
 }

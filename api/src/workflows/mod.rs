@@ -1,5 +1,6 @@
 //! Steps that several handlers share and that span several repositories, each run
 //! inside the caller's transaction.
 
+pub mod membership;
 pub mod notify;
 pub mod pairing;

@@ -6,6 +6,7 @@ use tandem_domain::ids::{EnrolmentId, PairingId};
 use tandem_domain::matching::{compatibility, MatchModel};
 use tandem_domain::pairing::{default_introduction, Pairing};
 use tandem_domain::program::{MatchingMode, Program};
+use tandem_domain::question::{Question, QuestionKind};
 use tandem_persistence::{enrolments, pairings, users, DbConn, StoreError};
 
 use crate::error::{ApiError, FieldError};
@@ -42,8 +43,21 @@ pub fn make(
     let introduction = match &request.introduction {
         Some(text) => text.clone(),
         None => {
-            let reasons =
-                compatibility(&program.questions, &mentee.answers, &mentor.answers).reasons;
+            // Partners read the introduction, and answers are for the member and the
+            // admins only: the reasons shown to both are the answers they share (equal
+            // or common choices), never a number one of them gave.
+            let shared: Vec<Question> = program
+                .questions
+                .iter()
+                .filter(|q| {
+                    matches!(
+                        q.kind,
+                        QuestionKind::SingleChoice | QuestionKind::MultiChoice
+                    )
+                })
+                .cloned()
+                .collect();
+            let reasons = compatibility(&shared, &mentee.answers, &mentor.answers).reasons;
             default_introduction(
                 program.language,
                 mentor_user.display_name.as_str(),

@@ -427,3 +427,62 @@ fn auto_matching_runs_when_an_enrolment_is_approved() {
         .collect();
     assert_eq!(kinds, vec![json!("matched"), json!("enrolment_approved")]);
 }
+
+#[test]
+fn leaving_the_group_ends_pairings_and_withdraws_enrolments() {
+    let app = TestApp::spawn();
+    let (ada, bea, cleo, group, program, mentor, mentee) = program_with_pair_candidates(&app);
+    let made = pair(&app, &ada, &program, &mentor, &mentee).body;
+    let gid = id(&group);
+    assert_eq!(
+        app.delete(&format!("/v1/groups/{gid}/members/{}", cleo.id))
+            .token(&cleo.token)
+            .send()
+            .status,
+        204
+    );
+
+    let now = app
+        .get(&format!("/v1/pairings/{}", id(&made)))
+        .token(&ada.token)
+        .send();
+    assert_eq!(now.body["status"], "ended", "{}", now.text);
+    assert_eq!(now.body["end_reason"], "left the group");
+    let bea_feed = app.get("/v1/me/notifications").token(&bea.token).send();
+    assert_eq!(bea_feed.body["items"][0]["kind"], "pairing_ended");
+    let mentor_now = app
+        .get(&format!("/v1/enrolments/{}", id(&mentor)))
+        .token(&ada.token)
+        .send();
+    assert_eq!(mentor_now.body["status"], "withdrawn");
+    // The mentee is free again, and the one who left is no longer suggested.
+    let suggestions = app
+        .get(&format!("/v1/programs/{}/match-suggestions", id(&program)))
+        .token(&ada.token)
+        .send();
+    assert_eq!(suggestions.status, 200, "{}", suggestions.text);
+    assert_eq!(
+        suggestions.body["items"][0]["mentee_enrolment_id"],
+        mentee["id"]
+    );
+    assert_eq!(suggestions.body["items"][0]["candidates"], json!([]));
+}
+
+#[test]
+fn an_archived_program_is_read_only_for_pairings_and_enrolments() {
+    let app = TestApp::spawn();
+    let (ada, bea, _, _, program, mentor, mentee) = program_with_pair_candidates(&app);
+    let made = pair(&app, &ada, &program, &mentor, &mentee).body;
+    set_status(&app, &ada, &program, "closed");
+    set_status(&app, &ada, &program, "archived");
+    app.post(&format!("/v1/pairings/{}/end", id(&made)))
+        .token(&bea.token)
+        .json(&json!({"reason": "done"}))
+        .send()
+        .problem(409);
+    app.delete(&format!("/v1/enrolments/{}", id(&mentee)))
+        .token(&bea.token)
+        .send()
+        .problem(409);
+    pair(&app, &ada, &program, &mentor, &mentee).problem(409);
+}
