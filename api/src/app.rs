@@ -132,6 +132,7 @@ impl Application {
                 .default_service(web::to(|| async {
                     Err::<HttpResponse, _>(ApiError::NotFound("no such route".into()))
                 }))
+                .wrap(from_fn(crate::idempotency::idempotency))
                 .wrap(from_fn(request_context))
         })
         .listen(listener)?;

@@ -6,6 +6,7 @@ pub mod config;
 pub mod error;
 pub mod etag;
 pub mod extract;
+pub mod idempotency;
 pub mod language;
 pub mod openapi;
 pub mod pagination;

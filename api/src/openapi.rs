@@ -62,10 +62,13 @@ pub fn spec() -> utoipa::openapi::OpenApi {
     spec
 }
 
-/// Problems any operation of a kind can answer, added to each so clients see them:
-/// 413 and 415 wherever a JSON body is read, 503 wherever the database is used.
+/// What every operation of a kind shares, added to each so clients see it: the
+/// `Idempotency-Key` header on POSTs, 413 and 415 wherever a JSON body is read, 503
+/// wherever the database is used.
 fn add_shared_problems(spec: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder};
     let problem = |description: &str| {
         RefOr::T(
             ResponseBuilder::new()
@@ -82,6 +85,31 @@ fn add_shared_problems(spec: &mut utoipa::openapi::OpenApi) {
     // Served from the binary alone, never from the database.
     const NO_DATABASE: [&str; 3] = ["healthz", "list_templates", "get_template"];
     for item in spec.paths.paths.values_mut() {
+        if let Some(post) = item.post.as_mut() {
+            let parameter = ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "Any unique string (a UUID is fine). A retry with the same key and the \
+same request within 24 hours is answered with the first answer (marked \
+`Idempotent-Replayed: true`) instead of being carried out again.",
+                ))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .max_length(Some(255)),
+                ))
+                .build();
+            post.parameters.get_or_insert_with(Vec::new).push(parameter);
+            let responses = &mut post.responses.responses;
+            responses.entry("409".into()).or_insert_with(|| {
+                problem("A request with this Idempotency-Key is still being carried out")
+            });
+            responses
+                .entry("422".into())
+                .or_insert_with(|| problem("The Idempotency-Key was used for a different request"));
+        }
         let operations = [
             &mut item.get,
             &mut item.put,

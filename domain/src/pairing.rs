@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::enrolment::{Enrolment, EnrolmentRole, EnrolmentStatus};
 use crate::ids::{PairingId, ProgramId, UserId};
 use crate::program::{Program, ProgramStatus};
+use crate::question::{AnswerValue, Answers, Question, QuestionKind};
 use crate::template::Language;
 use crate::{DomainError, ValidationError};
 
@@ -190,6 +191,44 @@ impl Pairing {
     }
 }
 
+/// What two people answered alike to the program's weighted choice questions, as the
+/// option labels (in the program's language), most heavily weighted first, at most
+/// five. Only answers both gave: nothing here tells one partner what the other answered
+/// beyond what they share.
+pub fn shared_answers(questions: &[Question], a: &Answers, b: &Answers) -> Vec<String> {
+    let mut weighted: Vec<&Question> = questions
+        .iter()
+        .filter(|q| q.match_weight > 0)
+        .filter(|q| {
+            matches!(
+                q.kind,
+                QuestionKind::SingleChoice | QuestionKind::MultiChoice
+            )
+        })
+        .collect();
+    weighted.sort_by_key(|q| std::cmp::Reverse(q.match_weight));
+    let values = |answer: Option<&AnswerValue>| -> Vec<String> {
+        match answer {
+            Some(AnswerValue::Text(v)) => vec![v.clone()],
+            Some(AnswerValue::Choices(vs)) => vs.clone(),
+            _ => Vec::new(),
+        }
+    };
+    let mut labels = Vec::new();
+    for question in weighted {
+        let theirs = values(b.get(&question.key));
+        for value in values(a.get(&question.key)) {
+            if theirs.contains(&value) {
+                if let Some(option) = question.options.iter().find(|o| o.value == value) {
+                    labels.push(option.label.clone());
+                }
+            }
+        }
+    }
+    labels.truncate(5);
+    labels
+}
+
 /// The introduction written for a pair when an admin gives none (auto matching and
 /// published assignments): who they are and why they were matched.
 pub fn default_introduction(
@@ -205,11 +244,11 @@ pub fn default_introduction(
         ),
     };
     if !reasons.is_empty() {
-        let why = reasons.join("; ");
+        let why = reasons.join(", ");
         text.push(' ');
         text.push_str(&match language {
-            Language::En => format!("You were matched because you have things in common: {why}."),
-            Language::It => format!("Vi abbiamo abbinati perché avete cose in comune: {why}."),
+            Language::En => format!("You have things in common: {why}."),
+            Language::It => format!("Avete cose in comune: {why}."),
         });
     }
     text.chars().take(MAX_INTRODUCTION).collect()
@@ -221,7 +260,6 @@ mod tests {
     use crate::catalogue;
     use crate::ids::{EnrolmentId, GroupId};
     use crate::program::SettingsChange;
-    use crate::question::Answers;
 
     fn now() -> DateTime<Utc> {
         DateTime::from_timestamp(1_764_000_000, 0).unwrap_or_default()
@@ -347,14 +385,37 @@ mod tests {
     }
 
     #[test]
-    fn default_introductions_say_why() {
-        let text = default_introduction(
-            Language::It,
-            "Giulia",
-            "Sara",
-            &["same stage: Newborn".into()],
-        );
+    fn default_introductions_say_what_is_shared() {
+        let text = default_introduction(Language::It, "Giulia", "Sara", &["Primi mesi".into()]);
         assert!(text.starts_with("Sara, ti presentiamo Giulia"));
-        assert!(text.contains("same stage: Newborn"));
+        assert!(text.ends_with("Avete cose in comune: Primi mesi."));
+    }
+
+    #[test]
+    fn shared_answers_are_labels_both_gave() {
+        let template = catalogue::builtin("new-parents", Language::It).unwrap_or_else(|| panic!());
+        let answers = |stage: &str, languages: &[&str], children: f64| -> Answers {
+            [
+                ("child_stage".to_owned(), AnswerValue::Text(stage.into())),
+                (
+                    "languages".to_owned(),
+                    AnswerValue::Choices(languages.iter().map(|l| (*l).to_owned()).collect()),
+                ),
+                ("children_count".to_owned(), AnswerValue::Number(children)),
+            ]
+            .into_iter()
+            .collect()
+        };
+        let shared = shared_answers(
+            &template.questions,
+            &answers("newborn", &["it", "en"], 1.0),
+            &answers("newborn", &["it", "fr"], 3.0),
+        );
+        assert_eq!(shared.len(), 2, "{shared:?}");
+        assert!(shared.contains(&"Italiano".to_owned()), "{shared:?}");
+        assert!(
+            !shared.iter().any(|l| l == "Inglese" || l == "Francese"),
+            "{shared:?}"
+        );
     }
 }

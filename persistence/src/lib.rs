@@ -8,6 +8,7 @@ pub mod db;
 pub mod enrolments;
 mod error;
 pub mod groups;
+pub mod idempotency;
 pub mod notifications;
 mod page;
 pub mod pairings;

@@ -136,6 +136,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (scope, key) {
+        scope -> Text,
+        key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        content_type -> Nullable<Text>,
+        body -> Nullable<Text>,
+        etag -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(pairings -> programs (program_id));
 diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(custom_templates -> community_groups (group_id));
@@ -156,4 +169,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     enrolments,
     pairings,
     notifications,
+    idempotency_keys,
 );

@@ -3,10 +3,9 @@
 use chrono::{DateTime, Utc};
 use tandem_domain::enrolment::{Enrolment, EnrolmentRole};
 use tandem_domain::ids::{EnrolmentId, PairingId};
-use tandem_domain::matching::{compatibility, MatchModel};
-use tandem_domain::pairing::{default_introduction, Pairing};
+use tandem_domain::matching::MatchModel;
+use tandem_domain::pairing::{default_introduction, shared_answers, Pairing};
 use tandem_domain::program::{MatchingMode, Program};
-use tandem_domain::question::{Question, QuestionKind};
 use tandem_persistence::{enrolments, pairings, users, DbConn, StoreError};
 
 use crate::error::{ApiError, FieldError};
@@ -43,21 +42,8 @@ pub fn make(
     let introduction = match &request.introduction {
         Some(text) => text.clone(),
         None => {
-            // Partners read the introduction, and answers are for the member and the
-            // admins only: the reasons shown to both are the answers they share (equal
-            // or common choices), never a number one of them gave.
-            let shared: Vec<Question> = program
-                .questions
-                .iter()
-                .filter(|q| {
-                    matches!(
-                        q.kind,
-                        QuestionKind::SingleChoice | QuestionKind::MultiChoice
-                    )
-                })
-                .cloned()
-                .collect();
-            let reasons = compatibility(&shared, &mentee.answers, &mentor.answers).reasons;
+            // Partners read it: only what they share, in the program's language.
+            let reasons = shared_answers(&program.questions, &mentee.answers, &mentor.answers);
             default_introduction(
                 program.language,
                 mentor_user.display_name.as_str(),

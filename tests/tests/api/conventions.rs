@@ -133,3 +133,65 @@ fn nul_characters_are_refused_not_stored() {
         .send()
         .invalid_field("name");
 }
+
+#[test]
+fn a_retried_post_with_an_idempotency_key_is_carried_out_once() {
+    let app = TestApp::spawn();
+    let ada = app.register("Ada");
+    let create = |key: &str, name: &str| {
+        app.post("/v1/groups")
+            .token(&ada.token)
+            .header("Idempotency-Key", key)
+            .json(&json!({"name": name}))
+            .send()
+    };
+    let first = create("retry-1", "Parents");
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert_eq!(first.header("idempotent-replayed"), None);
+    let again = create("retry-1", "Parents");
+    assert_eq!(again.status, 201);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.body["id"], first.body["id"]);
+    assert_eq!(again.header("etag"), first.header("etag"));
+    // The same key for another request is refused; a new key makes a new group.
+    create("retry-1", "Another").invalid_field("Idempotency-Key");
+    assert_eq!(create("retry-2", "Another").status, 201);
+    let mine = app.get("/v1/groups").token(&ada.token).send();
+    assert_eq!(mine.body["items"].as_array().map(Vec::len), Some(2));
+    // Keys belong to their user: Bea's "retry-1" is hers.
+    let bea = app.register("Bea");
+    let hers = app
+        .post("/v1/groups")
+        .token(&bea.token)
+        .header("Idempotency-Key", "retry-1")
+        .json(&json!({"name": "Parents"}))
+        .send();
+    assert_eq!(hers.status, 201);
+    assert_ne!(hers.body["id"], first.body["id"]);
+}
+
+#[test]
+fn a_failed_request_frees_its_idempotency_key() {
+    let app = TestApp::spawn();
+    let ada = app.register("Ada");
+    let invalid = app
+        .post("/v1/groups")
+        .token(&ada.token)
+        .header("Idempotency-Key", "k")
+        .json(&json!({"name": ""}))
+        .send();
+    invalid.invalid_field("name");
+    let fixed = app
+        .post("/v1/groups")
+        .token(&ada.token)
+        .header("Idempotency-Key", "k")
+        .json(&json!({"name": "Parents"}))
+        .send();
+    assert_eq!(fixed.status, 201, "{}", fixed.text);
+    app.post("/v1/groups")
+        .token(&ada.token)
+        .header("Idempotency-Key", "bad key with spaces")
+        .json(&json!({"name": "Parents"}))
+        .send()
+        .invalid_field("Idempotency-Key");
+}
