@@ -124,13 +124,19 @@ fn pool(conn: &mut DbConn, program: &tandem_domain::program::Program) -> Result<
     let mentor_profiles: Vec<Profile> = mentors.iter().map(|e| model.profile(&e.answers)).collect();
     // Someone enrolled on both sides is never suggested to themselves: score 0 is
     // below every minimum score we accept.
-    let scores = ScoreMatrix::from_fn(mentees.len(), mentors.len(), |i, j| {
-        if mentees[i].user_id == mentors[j].user_id {
-            0
-        } else {
-            model.score(&mentee_profiles[i], &mentor_profiles[j])
+    let mut cells = model.score_rows(&mentee_profiles, &mentor_profiles);
+    let mentor_of_user: std::collections::HashMap<UserId, usize> = mentors
+        .iter()
+        .enumerate()
+        .map(|(j, e)| (e.user_id, j))
+        .collect();
+    for (i, mentee) in mentees.iter().enumerate() {
+        if let Some(&j) = mentor_of_user.get(&mentee.user_id) {
+            cells[i * mentors.len() + j] = 0;
         }
-    });
+    }
+    let scores = ScoreMatrix::new(mentees.len(), mentors.len(), cells)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("score matrix of the wrong size")))?;
     let free = mentors
         .iter()
         .map(|m| u32::from(m.free_capacity()))
