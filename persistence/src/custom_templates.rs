@@ -162,13 +162,20 @@ pub fn update(
     find(conn, template.group_id, &content.key)
 }
 
-/// Deletes the group's custom template with this key; `false` when there was none.
-/// Programs made from it keep their own copy of the content.
-pub fn delete(conn: &mut DbConn, group_id: GroupId, key: &str) -> Result<bool, StoreError> {
+/// Deletes the group's custom template with this key if it is still at `version`;
+/// `false` when it is gone or changed meanwhile (so a delete checked against `If-Match`
+/// cannot remove a newer edit). Programs made from it keep their own copy.
+pub fn delete(
+    conn: &mut DbConn,
+    group_id: GroupId,
+    key: &str,
+    version: i64,
+) -> Result<bool, StoreError> {
     let deleted = diesel::delete(
         custom_templates::table
             .filter(custom_templates::group_id.eq(group_id.to_string()))
-            .filter(custom_templates::key.eq(key)),
+            .filter(custom_templates::key.eq(key))
+            .filter(custom_templates::version.eq(version)),
     )
     .execute(conn)?;
     Ok(deleted > 0)

@@ -489,7 +489,11 @@ pub async fn delete_custom_template(
             let template = custom_templates::find(conn, group_id, &key)?
                 .ok_or_else(|| ApiError::not_found("template"))?;
             if_match.check(template.version)?;
-            custom_templates::delete(conn, group_id, &key)?;
+            if !custom_templates::delete(conn, group_id, &key, template.version)? {
+                return Err(ApiError::PreconditionFailed(
+                    "the template changed meanwhile; fetch it again and retry".into(),
+                ));
+            }
             Ok(())
         })
         .await?;
