@@ -266,9 +266,7 @@ impl Program {
         status: Option<ProgramStatus>,
         now: DateTime<Utc>,
     ) -> Result<(), DomainError> {
-        if self.status == ProgramStatus::Archived {
-            return Err(DomainError::Conflict("an archived program is read-only"));
-        }
+        self.check_not_archived()?;
         let schedule_changes = change.duration_weeks.is_some() || change.cadence_days.is_some();
         if schedule_changes && self.status != ProgramStatus::Draft {
             return Err(DomainError::Conflict(
@@ -283,6 +281,16 @@ impl Program {
         self.settings = settings;
         self.status = status;
         self.updated_at = now;
+        Ok(())
+    }
+
+    /// An archived program is read-only: no settings, enrolment or pairing changes.
+    pub fn check_not_archived(&self) -> Result<(), DomainError> {
+        if self.status == ProgramStatus::Archived {
+            return Err(DomainError::Conflict(
+                "the program is archived and read-only",
+            ));
+        }
         Ok(())
     }
 

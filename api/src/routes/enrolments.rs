@@ -176,16 +176,6 @@ pub async fn enrol(
     Ok(enrolment_response(StatusCode::CREATED, version, view))
 }
 
-/// An archived program is read-only.
-fn check_not_archived(program: &tandem_domain::program::Program) -> Result<(), ApiError> {
-    if program.status == tandem_domain::program::ProgramStatus::Archived {
-        return Err(ApiError::Conflict(
-            "the program is archived and read-only".into(),
-        ));
-    }
-    Ok(())
-}
-
 fn already_enrolled(role: EnrolmentRole) -> ApiError {
     ApiError::Conflict(format!(
         "you are already enrolled in this program as a {}",
@@ -316,7 +306,7 @@ pub async fn update_enrolment(
                 EnrolmentStatus::Active | EnrolmentStatus::Declined => {
                     require_manager(&membership)?;
                     let program = programs::find_locked(conn, enrolment.program_id)?;
-                    check_not_archived(&program)?;
+                    program.check_not_archived()?;
                     enrolment.decide(target == EnrolmentStatus::Active, now)?;
                     let decided = enrolments::update(conn, &enrolment, now)?;
                     notify::enrolment_decided(conn, &program, &decided, now)?;
@@ -329,7 +319,7 @@ pub async fn update_enrolment(
                             "only the member can withdraw their enrolment".into(),
                         ));
                     }
-                    check_not_archived(&programs::find(conn, enrolment.program_id)?)?;
+                    programs::find(conn, enrolment.program_id)?.check_not_archived()?;
                     enrolment.withdraw(now)?;
                 }
                 EnrolmentStatus::Pending => {
@@ -374,7 +364,7 @@ pub async fn withdraw_enrolment(
                     "only the member can withdraw their enrolment".into(),
                 ));
             }
-            check_not_archived(&programs::find(conn, enrolment.program_id)?)?;
+            programs::find(conn, enrolment.program_id)?.check_not_archived()?;
             enrolment.withdraw(now)?;
             enrolments::update(conn, &enrolment, now)?;
             Ok(())

@@ -107,6 +107,18 @@ fn views(
     Ok(out)
 }
 
+/// A page of pairings as the caller sees them.
+fn list_of(
+    conn: &mut DbConn,
+    page: tandem_persistence::Page<Pairing, PairingId>,
+    caller: UserId,
+) -> Result<PairingList, ApiError> {
+    Ok(PairingList {
+        next_cursor: page.next.map(crate::pagination::encode_cursor),
+        items: views(conn, page.items, caller)?,
+    })
+}
+
 fn one_view(conn: &mut DbConn, pairing: Pairing, caller: UserId) -> Result<PairingView, ApiError> {
     views(conn, vec![pairing], caller)?
         .pop()
@@ -324,11 +336,7 @@ pub async fn list_program_pairings(
                 page.after,
                 page.limit,
             )?;
-            let next = page.next;
-            Ok(PairingList {
-                items: views(conn, page.items, caller.0)?,
-                next_cursor: next.map(crate::pagination::encode_cursor),
-            })
+            list_of(conn, page, caller.0)
         })
         .await?;
     Ok(HttpResponse::Ok().json(list))
@@ -355,11 +363,7 @@ pub async fn list_my_pairings(
     let list = state
         .read(move |conn| {
             let page = pairings::list_for_user(conn, caller.0, page.after, page.limit)?;
-            let next = page.next;
-            Ok(PairingList {
-                items: views(conn, page.items, caller.0)?,
-                next_cursor: next.map(crate::pagination::encode_cursor),
-            })
+            list_of(conn, page, caller.0)
         })
         .await?;
     Ok(HttpResponse::Ok().json(list))
@@ -437,11 +441,7 @@ pub async fn end_pairing(
         .write(move |conn| {
             let (mut pairing, program, _) = visible_pairing(conn, id, caller.0)?;
             let program = programs::find_locked(conn, program.id)?;
-            if program.status == tandem_domain::program::ProgramStatus::Archived {
-                return Err(ApiError::Conflict(
-                    "the program is archived and read-only".into(),
-                ));
-            }
+            program.check_not_archived()?;
             pairing.end(caller.0, &reason, now)?;
             if !pairings::end(conn, &pairing)? {
                 return Err(ApiError::Conflict(
