@@ -13,7 +13,8 @@ migrate:
 	$(CARGO) run --release --bin tandem -- migrate
 
 ## The whole suite: unit tests, then black-box tests on SQLite, then on PostgreSQL
-## when TANDEM_TEST_DATABASE_URL names a server.
+## when TANDEM_TEST_DATABASE_URL names a server. Both runs select the whole workspace,
+## so features resolve alike and the dependency tree is built once.
 test: test-sqlite test-postgres
 
 test-sqlite:
@@ -23,7 +24,7 @@ test-postgres:
 ifeq ($(strip $(PG_TEST_URL)),)
 	@echo "SKIPPED: the PostgreSQL run (set TANDEM_TEST_DATABASE_URL=postgres://... to test PostgreSQL too)"
 else
-	TANDEM_TEST_BACKEND=postgres TANDEM_TEST_DATABASE_URL=$(PG_TEST_URL) $(CARGO) test -p tandem-tests --test api
+	TANDEM_TEST_BACKEND=postgres TANDEM_TEST_DATABASE_URL=$(PG_TEST_URL) $(CARGO) test --workspace --test api
 endif
 
 lint:

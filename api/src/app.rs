@@ -17,8 +17,10 @@ use utoipa_actix_web::{scope, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::jwt::JwtKeys;
+use crate::auth::password::PasswordHashing;
 use crate::error::ApiError;
 use crate::extract::path::path_error_handler;
+use crate::limits::{AuthLimits, LimitSettings};
 use crate::routes::templates;
 use crate::routes::{
     auth, enrolments, groups, health, matching, me, members, notifications, pairings, programs,
@@ -83,20 +85,32 @@ pub struct Application {
     server: Server,
 }
 
+/// What the server is built with, beside the database and the clock.
+pub struct AppConfig {
+    pub jwt_secret: Vec<u8>,
+    /// HTTP worker threads; `None` for one per core.
+    pub workers: Option<usize>,
+    pub limits: LimitSettings,
+}
+
 impl Application {
     pub fn build(
         listener: TcpListener,
         db: Db,
-        jwt_secret: &[u8],
         clock: Arc<dyn Clock>,
-        workers: Option<usize>,
+        config: AppConfig,
     ) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
+        let limits = &config.limits;
         let state = web::Data::new(AppState {
             db,
-            jwt: JwtKeys::new(jwt_secret),
+            jwt: JwtKeys::new(&config.jwt_secret),
             clock,
+            passwords: PasswordHashing::start(limits.hashing_slots(), limits.hashing_wait())?,
+            auth_limits: AuthLimits::from_settings(limits),
+            trusted_proxies: limits.trusted_proxies.clone(),
         });
+        let workers = config.workers;
         let spec_json: Arc<str> = Arc::from(crate::openapi::spec_json());
         let mut server = HttpServer::new(move || {
             let spec_json = spec_json.clone();

@@ -42,6 +42,8 @@ pub struct ServeSettings {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "TANDEM_WORKERS")]
     pub workers: Option<usize>,
+    #[command(flatten)]
+    pub limits: crate::limits::LimitSettings,
 }
 
 /// The signing secret: configured, or on SQLite one generated once and kept beside the

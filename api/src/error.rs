@@ -65,8 +65,19 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("validation failed")]
     Validation(Vec<FieldError>),
-    #[error("service unavailable: {0}")]
-    Unavailable(String),
+    /// Too many requests from this caller; try again after `retry_after_secs`.
+    #[error("rate limited: {detail}")]
+    TooManyRequests {
+        detail: String,
+        retry_after_secs: u64,
+    },
+    /// Overloaded or the database is busy or unreachable. `detail` is the client's text;
+    /// causes are logged where they happen, never sent.
+    #[error("service unavailable: {detail}")]
+    Unavailable {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -74,6 +85,14 @@ pub enum ApiError {
 impl ApiError {
     pub fn not_found(what: &str) -> Self {
         ApiError::NotFound(format!("{what} not found"))
+    }
+
+    /// The fixed answer when the database cannot be reached (the cause is logged).
+    pub fn database_unavailable() -> Self {
+        ApiError::Unavailable {
+            detail: "the database is unavailable; retry shortly".into(),
+            retry_after_secs: 5,
+        }
     }
 
     pub fn invalid(field: &str, message: &str) -> Self {
@@ -96,7 +115,8 @@ impl ApiError {
                 ("unsupported-media-type", "Unsupported media type")
             }
             ApiError::Validation(_) => ("validation", "Validation failed"),
-            ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
+            ApiError::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
+            ApiError::Unavailable { .. } => ("unavailable", "Service unavailable"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
         }
     }
@@ -112,7 +132,8 @@ impl ApiError {
             | ApiError::PreconditionFailed(d)
             | ApiError::PayloadTooLarge(d)
             | ApiError::UnsupportedMediaType(d)
-            | ApiError::Unavailable(d) => d.clone(),
+            | ApiError::TooManyRequests { detail: d, .. }
+            | ApiError::Unavailable { detail: d, .. } => d.clone(),
             ApiError::Validation(errors) => match errors.as_slice() {
                 [one] => format!("{}: {}", one.field, one.message),
                 _ => format!("{} fields are invalid", errors.len()),
@@ -146,23 +167,31 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        match self {
-            ApiError::Internal(cause) => {
-                tracing::error!(error = format!("{cause:#}"), "request failed")
-            }
-            ApiError::Unavailable(cause) => tracing::warn!(%cause, "dependency unavailable"),
-            _ => {}
+        if let ApiError::Internal(cause) = self {
+            tracing::error!(error = format!("{cause:#}"), "request failed");
         }
         let mut response = HttpResponse::build(self.status_code());
         response.content_type("application/problem+json");
-        if matches!(self, ApiError::Unauthenticated(_)) {
-            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        match self {
+            ApiError::Unauthenticated(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            ApiError::TooManyRequests {
+                retry_after_secs, ..
+            }
+            | ApiError::Unavailable {
+                retry_after_secs, ..
+            } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            _ => {}
         }
         response.json(self.problem())
     }
@@ -199,8 +228,17 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound => ApiError::NotFound("not found".into()),
-            StoreError::Unavailable(e) => {
-                ApiError::Unavailable(format!("the database is unavailable: {e}"))
+            StoreError::Unavailable(cause) => {
+                // The pool's text can name hosts and users: it goes to the log only.
+                tracing::warn!(cause = %cause, "database unavailable");
+                ApiError::database_unavailable()
+            }
+            StoreError::Busy(cause) => {
+                tracing::warn!(cause = %cause, "database busy");
+                ApiError::Unavailable {
+                    detail: "the database is busy; retry shortly".into(),
+                    retry_after_secs: 1,
+                }
             }
             // Constraints the handlers did not foresee are still conflicts with stored state.
             StoreError::Constraint(c) => {

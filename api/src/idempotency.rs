@@ -1,10 +1,16 @@
 //! `Idempotency-Key` on POST: a retried request (a mobile client that lost the answer)
 //! is answered again from storage instead of being carried out twice.
 //!
-//! Keys are scoped to the caller (the access token's user, or anonymous for sign-up and
-//! login) and kept 24 hours. The same key with another request body is a 422; with a
-//! request still being carried out, a 409. Only successful answers are stored: after a
-//! failure the key is free again, so the client can correct and retry.
+//! Keys are scoped to the authenticated caller and kept 24 hours. The same key with
+//! another request body is a 422; with a request still being carried out, a 409. Only
+//! successful answers are stored: after a failure the key is free again, so the client
+//! can correct and retry.
+//!
+//! What is never stored: anonymous calls (they share no scope, so one caller could
+//! poison another's key), and answers marked `Cache-Control: no-store` (tokens). Those
+//! requests simply run again, which is what the auth endpoints need: a replayed refresh
+//! must meet rotation, a replayed login must meet a logout. A replay re-checks the
+//! caller: the token must be valid now and its account must still exist.
 
 use actix_web::body::{self, BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -14,7 +20,9 @@ use actix_web::{web, HttpMessage, HttpResponse, ResponseError};
 use chrono::Duration;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
+use tandem_domain::ids::UserId;
 use tandem_persistence::idempotency::{self, Recorded, Retention, StoredResponse};
+use tandem_persistence::users;
 
 use crate::error::ApiError;
 use crate::extract::json::MAX_BODY_BYTES;
@@ -43,7 +51,10 @@ pub async fn idempotency(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let scope = caller_scope(&req, &state);
+    let Some(user) = caller(&req, &state) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let scope = format!("user:{user}");
 
     // The body is read here to fingerprint the request, then handed on unchanged.
     let mut payload = req.take_payload();
@@ -85,7 +96,13 @@ pub async fn idempotency(
     match claimed {
         Ok(None) => {}
         Ok(Some(Recorded::Done(stored))) if stored.request_hash == request_hash => {
-            return Ok(req.into_response(replay(&stored)));
+            let account = state.read(move |conn| Ok(users::exists(conn, user)?)).await;
+            return Ok(req.into_response(match account {
+                Ok(true) => replay(&stored),
+                Ok(false) => ApiError::Unauthenticated("the account no longer exists".into())
+                    .error_response(),
+                Err(error) => error.error_response(),
+            }));
         }
         Ok(Some(Recorded::InProgress {
             request_hash: other,
@@ -105,7 +122,7 @@ pub async fn idempotency(
 
     let response = next.call(req).await?;
     let status = response.status();
-    if !status.is_success() {
+    if !status.is_success() || must_not_store(response.headers()) {
         let _ = state
             .write(move |conn| Ok(idempotency::release(conn, &scope, &key)?))
             .await;
@@ -136,15 +153,24 @@ pub async fn idempotency(
     ))
 }
 
-/// Whose key this is: a valid access token's user, or anonymous.
-fn caller_scope(req: &ServiceRequest, state: &AppState) -> String {
+/// Whose key this is: the user of a valid access token, if any.
+fn caller(req: &ServiceRequest, state: &AppState) -> Option<UserId> {
     req.headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .and_then(|token| state.jwt.verify(token.trim()))
-        .map(|user| format!("user:{user}"))
-        .unwrap_or_else(|| "anonymous".to_owned())
+}
+
+/// An answer that no cache may keep (tokens) is not kept here either.
+fn must_not_store(headers: &header::HeaderMap) -> bool {
+    headers
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|d| d.trim().eq_ignore_ascii_case("no-store"))
+        })
 }
 
 /// The method, path, query and body: what makes two requests the same request.

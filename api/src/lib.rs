@@ -8,6 +8,7 @@ pub mod etag;
 pub mod extract;
 pub mod idempotency;
 pub mod language;
+pub mod limits;
 pub mod openapi;
 pub mod pagination;
 pub mod routes;
@@ -15,4 +16,4 @@ pub mod state;
 pub mod telemetry;
 pub mod workflows;
 
-pub use app::Application;
+pub use app::{AppConfig, Application};

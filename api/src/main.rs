@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tandem_api::config::{jwt_secret, DatabaseSettings, ServeSettings};
-use tandem_api::{openapi, telemetry, Application};
+use tandem_api::{openapi, telemetry, AppConfig, Application};
 use tandem_domain::clock::Clock;
 use tandem_persistence::Db;
 
@@ -85,9 +85,12 @@ fn serve(settings: ServeSettings) -> anyhow::Result<()> {
         Application::build(
             listener,
             db,
-            &secret,
             Arc::new(SystemClock),
-            settings.workers,
+            AppConfig {
+                jwt_secret: secret,
+                workers: settings.workers,
+                limits: settings.limits,
+            },
         )?
         .run_until_stopped()
         .await

@@ -7,17 +7,35 @@ use tandem_domain::clock::Clock;
 use tandem_persistence::{Db, DbConn};
 
 use crate::auth::jwt::JwtKeys;
+use crate::auth::password::PasswordHashing;
 use crate::error::ApiError;
+use crate::limits::{Account, AuthLimits};
 
 pub struct AppState {
     pub db: Db,
     pub jwt: JwtKeys,
     pub clock: Arc<dyn Clock>,
+    pub passwords: PasswordHashing,
+    /// `None` when rate limits are off.
+    pub auth_limits: Option<AuthLimits>,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl AppState {
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         tandem_domain::clock::storable(self.clock.now())
+    }
+
+    /// Counts an auth attempt against the rate limits (429 when over).
+    pub fn limit_auth(
+        &self,
+        address: std::net::IpAddr,
+        account: Account<'_>,
+    ) -> Result<(), ApiError> {
+        match &self.auth_limits {
+            Some(limits) => limits.check(address, account),
+            None => Ok(()),
+        }
     }
 
     /// Runs a read on a blocking thread, never on an async worker.

@@ -3,7 +3,11 @@
 //! SQLite gets one writer connection beside a pool of readers: SQLite allows a single
 //! writer anyway, and queueing writers in the pool (instead of inside SQLite's busy
 //! handler) keeps write latency flat and avoids `database is locked` on lock upgrades.
-//! PostgreSQL uses one pool for both.
+//! PostgreSQL gets two pools as well, so that reads can run on read-only sessions.
+//!
+//! Reader connections refuse writes (`PRAGMA query_only` on SQLite, read-only sessions
+//! on PostgreSQL): a write slipped into a read path fails loudly in tests instead of
+//! taking locks behind the caller's back.
 
 use std::path::Path;
 use std::time::Duration;
@@ -48,7 +52,12 @@ impl Engine {
 pub struct ConnectionManager {
     url: String,
     engine: Engine,
+    read_only: bool,
 }
+
+/// How long a writer waits for a lock another writer holds before the request is
+/// answered 503 (SQLite's busy timeout; PostgreSQL's lock timeout).
+const LOCK_WAIT_MS: u32 = 5000;
 
 impl ManageConnection for ConnectionManager {
     type Connection = DbConn;
@@ -56,16 +65,28 @@ impl ManageConnection for ConnectionManager {
 
     fn connect(&self) -> Result<DbConn, r2d2::Error> {
         match self.engine {
-            Engine::Postgres => diesel::PgConnection::establish(&self.url).map(DbConn::Postgres),
+            Engine::Postgres => {
+                let mut conn = diesel::PgConnection::establish(&self.url)?;
+                let session = if self.read_only {
+                    "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY".to_owned()
+                } else {
+                    format!("SET lock_timeout = {LOCK_WAIT_MS}")
+                };
+                conn.batch_execute(&session)
+                    .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+                Ok(DbConn::Postgres(conn))
+            }
             Engine::Sqlite => {
                 let mut conn = diesel::SqliteConnection::establish(&self.url)?;
                 // Every connection needs these: they are per connection in SQLite.
-                conn.batch_execute(
+                conn.batch_execute(&format!(
                     "PRAGMA journal_mode = WAL;
                      PRAGMA foreign_keys = ON;
-                     PRAGMA busy_timeout = 5000;
-                     PRAGMA synchronous = NORMAL;",
-                )
+                     PRAGMA busy_timeout = {LOCK_WAIT_MS};
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA query_only = {};",
+                    if self.read_only { "ON" } else { "OFF" }
+                ))
                 .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
                 Ok(DbConn::Sqlite(conn))
             }
@@ -86,7 +107,7 @@ impl ManageConnection for ConnectionManager {
 pub type Pool = r2d2::Pool<ConnectionManager>;
 pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
 
-/// The database: a reader pool and a writer pool (the same pool on PostgreSQL).
+/// The database: a pool of read-only readers and a pool of writers.
 #[derive(Clone)]
 pub struct Db {
     engine: Engine,
@@ -106,27 +127,24 @@ impl Db {
     /// Opens the database, creating an SQLite file's folder when needed.
     pub fn open(config: &DbConfig) -> Result<Self, StoreError> {
         let engine = Engine::of_url(&config.url);
-        let manager = ConnectionManager {
-            url: config.url.clone(),
-            engine,
-        };
-        let build = |size: u32| {
+        let build = |size: u32, read_only: bool| {
             r2d2::Pool::builder()
                 .max_size(size)
                 .min_idle(Some(1))
                 .connection_timeout(config.connect_timeout)
-                .build(manager.clone())
+                .build(ConnectionManager {
+                    url: config.url.clone(),
+                    engine,
+                    read_only,
+                })
                 .map_err(StoreError::Unavailable)
         };
         match engine {
-            Engine::Postgres => {
-                let pool = build(config.pool_size)?;
-                Ok(Self {
-                    engine,
-                    readers: pool.clone(),
-                    writer: pool,
-                })
-            }
+            Engine::Postgres => Ok(Self {
+                engine,
+                readers: build(config.pool_size, true)?,
+                writer: build(config.pool_size, false)?,
+            }),
             Engine::Sqlite => {
                 if let Some(parent) = Path::new(&config.url).parent() {
                     if !parent.as_os_str().is_empty() {
@@ -139,8 +157,8 @@ impl Db {
                     }
                 }
                 // The writer first: it creates the file and switches it to WAL.
-                let writer = build(1)?;
-                let readers = build(config.pool_size)?;
+                let writer = build(1, false)?;
+                let readers = build(config.pool_size, true)?;
                 Ok(Self {
                     engine,
                     readers,
@@ -167,7 +185,8 @@ impl Db {
         Ok(applied)
     }
 
-    /// Runs `f` on a reader connection. Blocking: call it from a blocking thread.
+    /// Runs `f` on a read-only connection: a write inside fails. Blocking: call it from a
+    /// blocking thread.
     pub fn read<T, E>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,

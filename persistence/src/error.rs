@@ -14,6 +14,10 @@ pub enum StoreError {
     /// The database could not be reached in time.
     #[error("database unavailable: {0}")]
     Unavailable(#[source] diesel::r2d2::PoolError),
+    /// The database is busy: another writer held its lock past the busy timeout, or
+    /// PostgreSQL gave up on a lock or a serializable transaction. Worth a retry.
+    #[error("database busy: {0}")]
+    Busy(String),
     /// Opening or migrating the database failed.
     #[error("database setup failed: {0}")]
     Setup(String),
@@ -39,7 +43,37 @@ impl From<DieselError> for StoreError {
                     .map(str::to_owned)
                     .unwrap_or_else(|| info.message().to_owned()),
             ),
+            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, ref info) => {
+                StoreError::Busy(info.message().to_owned())
+            }
+            DieselError::DatabaseError(_, ref info) if is_busy(info.message()) => {
+                StoreError::Busy(info.message().to_owned())
+            }
             other => StoreError::Database(other),
         }
+    }
+}
+
+/// SQLite's SQLITE_BUSY and SQLITE_LOCKED texts, and PostgreSQL's lock timeouts and
+/// deadlocks (SQLSTATE 55P03 / 40P01 reach diesel as unknown errors, so by their text).
+fn is_busy(message: &str) -> bool {
+    message.contains("database is locked")
+        || message.contains("database table is locked")
+        || message.contains("database is busy")
+        || message.contains("could not obtain lock")
+        || message.contains("deadlock detected")
+        || message.contains("lock timeout")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_texts_of_both_engines_are_busy() {
+        assert!(is_busy("database is locked"));
+        assert!(is_busy("deadlock detected"));
+        assert!(is_busy("canceling statement due to lock timeout"));
+        assert!(!is_busy("no such table: users"));
     }
 }

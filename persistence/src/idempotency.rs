@@ -31,8 +31,9 @@ pub struct Retention {
 }
 
 /// Claims a key for a new request. Answers `None` when it was free (the caller now
-/// owns it), or what the key already holds. Expired and abandoned claims are forgotten
-/// first. Two claims at once: the second insert is refused (`StoreError::Constraint`).
+/// owns it), or what the key already holds. Expired keys (everyone's, through the
+/// `created_at` index) and this key's abandoned claim are forgotten first. Two claims at
+/// once: the second insert is refused (`StoreError::Constraint`).
 pub fn claim(
     conn: &mut DbConn,
     scope: &str,
@@ -43,15 +44,15 @@ pub fn claim(
 ) -> Result<Option<Recorded>, StoreError> {
     diesel::delete(
         idempotency_keys::table
+            .filter(idempotency_keys::created_at.lt(to_db_time(retention.keep_since))),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        idempotency_keys::table
             .filter(idempotency_keys::scope.eq(scope))
             .filter(idempotency_keys::key.eq(key))
-            .filter(
-                idempotency_keys::created_at
-                    .lt(to_db_time(retention.keep_since))
-                    .or(idempotency_keys::status.eq(0).and(
-                        idempotency_keys::created_at.lt(to_db_time(retention.abandoned_before)),
-                    )),
-            ),
+            .filter(idempotency_keys::status.eq(0))
+            .filter(idempotency_keys::created_at.lt(to_db_time(retention.abandoned_before))),
     )
     .execute(conn)?;
     let existing = idempotency_keys::table

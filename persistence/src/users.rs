@@ -78,6 +78,11 @@ pub fn find(conn: &mut DbConn, id: UserId) -> Result<User, StoreError> {
         .map(|(user, _)| user)
 }
 
+/// Does the account still exist?
+pub fn exists(conn: &mut DbConn, id: UserId) -> Result<bool, StoreError> {
+    Ok(diesel::select(diesel::dsl::exists(users::table.find(id.to_string()))).get_result(conn)?)
+}
+
 /// Writes a changed profile and bumps its version, if it is still at `user.version`.
 pub fn update_profile(
     conn: &mut DbConn,

@@ -84,3 +84,47 @@ fn with_database(url: &str, name: &str) -> String {
         None => format!("{server}/{name}"),
     }
 }
+
+/// A direct connection to a test's database, for tests that hold locks or look behind
+/// the API.
+pub enum DirectConn {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub fn connect(url: &str) -> DirectConn {
+    if url.starts_with("postgres") {
+        DirectConn::Postgres(PgConnection::establish(url).expect("connect to the test database"))
+    } else {
+        DirectConn::Sqlite(SqliteConnection::establish(url).expect("open the test database"))
+    }
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+impl DirectConn {
+    /// Runs statements, e.g. to take a lock and keep it until this connection drops.
+    pub fn execute(&mut self, sql: &str) {
+        use diesel::connection::SimpleConnection;
+        match self {
+            DirectConn::Postgres(c) => c.batch_execute(sql),
+            DirectConn::Sqlite(c) => c.batch_execute(sql),
+        }
+        .expect("execute SQL");
+    }
+
+    /// The rows of `table`.
+    pub fn count(&mut self, table: &str) -> i64 {
+        let query = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"));
+        match self {
+            DirectConn::Postgres(c) => query.get_result::<Count>(c),
+            DirectConn::Sqlite(c) => query.get_result::<Count>(c),
+        }
+        .expect("count rows")
+        .n
+    }
+}

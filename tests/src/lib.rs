@@ -12,8 +12,8 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use tandem_api::Application;
-use tandem_domain_clock::SystemClock;
+use tandem_api::limits::LimitSettings;
+use tandem_api::{AppConfig, Application};
 
 pub use client::{Request, Response};
 use db::TestDb;
@@ -25,7 +25,9 @@ pub struct TestApp {
     pub base_url: String,
     agent: ureq::Agent,
     handle: actix_web::dev::ServerHandle,
-    _db: TestDb,
+    /// The server's clock: `app.clock.advance(…)` moves its time forward.
+    pub clock: Arc<TestClock>,
+    db: TestDb,
 }
 
 /// A registered user and their tokens.
@@ -38,9 +40,31 @@ pub struct TestUser {
     pub refresh_token: String,
 }
 
+/// The limits tests run with unless they test limits: rate limits off (every test user
+/// registers from 127.0.0.1), and hashing callers wait long rather than get 503.
+pub fn relaxed_limits() -> LimitSettings {
+    LimitSettings {
+        rate_limits: "off".into(),
+        password_hashing_wait_ms: 60_000,
+        ..LimitSettings::default()
+    }
+}
+
 impl TestApp {
     pub fn spawn() -> TestApp {
+        Self::spawn_with(relaxed_limits())
+    }
+
+    /// A server with the given rate limits and hashing bound.
+    pub fn spawn_with(limits: LimitSettings) -> TestApp {
+        let config = AppConfig {
+            jwt_secret: JWT_SECRET.as_bytes().to_vec(),
+            workers: Some(2),
+            limits,
+        };
         let db = TestDb::create();
+        let clock = Arc::new(TestClock::default());
+        let server_clock: Arc<dyn tandem_domain::clock::Clock> = clock.clone();
         let database = tandem_persistence::Db::open(&tandem_persistence::DbConfig {
             url: db.url().to_owned(),
             pool_size: 5,
@@ -53,14 +77,8 @@ impl TestApp {
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let app = Application::build(
-                    listener,
-                    database,
-                    JWT_SECRET.as_bytes(),
-                    Arc::new(SystemClock),
-                    Some(2),
-                )
-                .expect("build app");
+                let app = Application::build(listener, database, server_clock, config)
+                    .expect("build app");
                 sender.send(app.handle()).expect("send handle");
                 app.run_until_stopped().await.expect("server ran");
             });
@@ -73,8 +91,14 @@ impl TestApp {
                 .redirects(0)
                 .build(),
             handle,
-            _db: db,
+            clock,
+            db,
         }
+    }
+
+    /// The URL of this test's database, for tests that look behind the API.
+    pub fn database_url(&self) -> &str {
+        self.db.url()
     }
 
     pub fn request(&self, method: &str, path: &str) -> Request {
@@ -168,12 +192,21 @@ impl Drop for TestApp {
     }
 }
 
-mod tandem_domain_clock {
-    pub struct SystemClock;
+/// The clock the test servers run on: the system's, moved forward when a test says.
+#[derive(Default)]
+pub struct TestClock {
+    ahead: std::sync::Mutex<chrono::Duration>,
+}
 
-    impl tandem_domain::clock::Clock for SystemClock {
-        fn now(&self) -> chrono::DateTime<chrono::Utc> {
-            chrono::Utc::now()
-        }
+impl TestClock {
+    pub fn advance(&self, by: chrono::Duration) {
+        let mut ahead = self.ahead.lock().unwrap_or_else(|e| e.into_inner());
+        *ahead += by;
+    }
+}
+
+impl tandem_domain::clock::Clock for TestClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + *self.ahead.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

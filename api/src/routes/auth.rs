@@ -1,5 +1,6 @@
 //! Register, log in, refresh and log out.
 
+use actix_web::http::header;
 use actix_web::{post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use tandem_domain::ids::{RefreshTokenId, TokenFamilyId, UserId};
@@ -9,9 +10,10 @@ use tandem_persistence::{users, DbConn, StoreError};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use crate::auth::{password, refresh};
+use crate::auth::refresh;
 use crate::error::{ApiError, Problem};
 use crate::extract::Json;
+use crate::limits::{Account, ClientAddress};
 use crate::routes::me::UserView;
 use crate::state::AppState;
 
@@ -77,9 +79,11 @@ pub struct Tokens {
 #[post("/auth/register")]
 pub async fn register(
     state: web::Data<AppState>,
+    client: ClientAddress,
     body: Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
+    state.limit_auth(client.0, Account::Email(&body.email))?;
     let mut errors = Vec::new();
     let email = Email::parse(&body.email).map_err(|e| errors.push(e)).ok();
     let display_name = DisplayName::parse(&body.display_name)
@@ -99,7 +103,7 @@ pub async fn register(
             errors.into_iter().map(Into::into).collect(),
         ));
     };
-    let password_hash = web::block(move || password::hash(&body.password)).await??;
+    let password_hash = state.passwords.hash(body.password).await?;
     let now = state.now();
     let user = User {
         id: UserId::new_v7(now),
@@ -122,7 +126,9 @@ pub async fn register(
             Ok((user, refresh_token))
         })
         .await?;
-    Ok(HttpResponse::Created().json(token_pair(&state, tokens.0, tokens.1)?))
+    Ok(HttpResponse::Created()
+        .insert_header(no_store())
+        .json(token_pair(&state, tokens.0, tokens.1)?))
 }
 
 #[utoipa::path(
@@ -140,9 +146,11 @@ pub async fn register(
 #[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
+    client: ClientAddress,
     body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
+    state.limit_auth(client.0, Account::Email(&body.email))?;
     let wrong = || ApiError::Unauthenticated("wrong email or password".into());
     let Ok(email) = Email::parse(&body.email) else {
         return Err(wrong());
@@ -150,23 +158,17 @@ pub async fn login(
     let found = state
         .read(move |conn| Ok(users::find_by_email(conn, &email)?))
         .await?;
-    let password = body.password;
-    let user = web::block(move || match found {
-        Some((user, hash)) if password::verify(&password, &hash) => Some(user),
-        Some(_) => None,
-        None => {
-            password::verify_against_nothing(&password);
-            None
-        }
-    })
-    .await?
-    .ok_or_else(wrong)?;
+    let (user, stored_hash) = found.map_or((None, None), |(user, hash)| (Some(user), Some(hash)));
+    let matches = state.passwords.verify(body.password, stored_hash).await?;
+    let user = user.filter(|_| matches).ok_or_else(wrong)?;
     let now = state.now();
     let user_id = user.id;
     let refresh_token = state
         .write(move |conn| start_session(conn, user_id, TokenFamilyId::new_v7(now), now))
         .await?;
-    Ok(HttpResponse::Ok().json(token_pair(&state, user, refresh_token)?))
+    Ok(HttpResponse::Ok()
+        .insert_header(no_store())
+        .json(token_pair(&state, user, refresh_token)?))
 }
 
 #[utoipa::path(
@@ -184,8 +186,10 @@ pub async fn login(
 #[post("/auth/refresh")]
 pub async fn refresh_tokens(
     state: web::Data<AppState>,
+    client: ClientAddress,
     body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    state.limit_auth(client.0, Account::RefreshToken(&body.0.refresh_token))?;
     let presented = refresh::hash(&body.0.refresh_token);
     let now = state.now();
     // A reuse must revoke the family even though the request fails, so the outcome is
@@ -211,7 +215,9 @@ pub async fn refresh_tokens(
     let (user, new_token) = outcome.ok_or_else(|| {
         ApiError::Unauthenticated("the refresh token is invalid, expired or already used".into())
     })?;
-    Ok(HttpResponse::Ok().json(token_pair(&state, user, new_token)?))
+    Ok(HttpResponse::Ok()
+        .insert_header(no_store())
+        .json(token_pair(&state, user, new_token)?))
 }
 
 #[utoipa::path(
@@ -263,6 +269,12 @@ fn start_session(
         },
     )?;
     Ok(token)
+}
+
+/// Token answers must not be kept by any cache (RFC 6749 §5.1); the idempotency layer
+/// never stores a `no-store` answer either.
+fn no_store() -> (header::HeaderName, &'static str) {
+    (header::CACHE_CONTROL, "no-store")
 }
 
 fn token_pair(state: &AppState, user: User, refresh_token: String) -> Result<Tokens, ApiError> {

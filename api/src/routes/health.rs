@@ -38,9 +38,10 @@ pub async fn healthz() -> HttpResponse {
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let db = state.db.clone();
-    web::block(move || db.ping())
-        .await?
-        .map_err(|e| ApiError::Unavailable(format!("the database does not answer: {e}")))?;
+    web::block(move || db.ping()).await?.map_err(|cause| {
+        tracing::warn!(cause = %cause, "readiness check failed");
+        ApiError::database_unavailable()
+    })?;
     Ok(HttpResponse::Ok().json(Health {
         status: "ok".into(),
     }))

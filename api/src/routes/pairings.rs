@@ -328,7 +328,9 @@ pub async fn list_program_pairings(
     .parse::<PairingId>()?;
     let list = state
         .read(move |conn| {
-            managed_program(conn, program_id, caller.0)?;
+            // A read: the program's pairing lock is for writers only.
+            let (_, membership) = program_for(conn, program_id, caller.0)?;
+            require_manager(&membership)?;
             let page = pairings::list_for_program(
                 conn,
                 program_id,

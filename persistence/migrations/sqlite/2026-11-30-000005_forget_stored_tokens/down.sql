@@ -1,0 +1,1 @@
+-- Nothing to restore: the forgotten answers held secrets.
