@@ -29,53 +29,22 @@ use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Every documented route. The spec is built from this same list.
+/// Every documented route, module by module; the spec is built from the same calls.
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
         .service(
             scope("/v1")
-                .service(auth::register)
-                .service(auth::login)
-                .service(auth::refresh_tokens)
-                .service(auth::logout)
-                .service(templates::list_templates)
-                .service(templates::get_template)
-                .service(templates::create_custom_template)
-                .service(templates::list_custom_templates)
-                .service(templates::get_custom_template)
-                .service(templates::update_custom_template)
-                .service(templates::delete_custom_template)
-                .service(me::get_me)
-                .service(me::update_me)
-                .service(groups::create_group)
-                .service(groups::list_my_groups)
-                .service(groups::get_group)
-                .service(groups::update_group)
-                .service(groups::rotate_invite_code)
-                .service(groups::join_group)
-                .service(members::list_members)
-                .service(members::change_member_role)
-                .service(members::remove_member)
-                .service(programs::create_program)
-                .service(programs::list_programs)
-                .service(programs::get_program)
-                .service(programs::update_program)
-                .service(enrolments::enrol)
-                .service(enrolments::list_enrolments)
-                .service(enrolments::get_enrolment)
-                .service(enrolments::update_enrolment)
-                .service(enrolments::withdraw_enrolment)
-                .service(matching::get_match_suggestions)
-                .service(pairings::create_pairing)
-                .service(pairings::publish_pairings)
-                .service(pairings::list_program_pairings)
-                .service(pairings::list_my_pairings)
-                .service(pairings::get_pairing)
-                .service(pairings::end_pairing)
-                .service(notifications::list_notifications)
-                .service(notifications::update_notification)
-                .service(notifications::mark_all_notifications_read),
+                .configure(auth::configure)
+                .configure(templates::configure)
+                .configure(me::configure)
+                .configure(groups::configure)
+                .configure(members::configure)
+                .configure(programs::configure)
+                .configure(enrolments::configure)
+                .configure(matching::configure)
+                .configure(pairings::configure)
+                .configure(notifications::configure),
         );
 }
 

@@ -58,58 +58,31 @@ pub fn spec() -> utoipa::openapi::OpenApi {
         .configure(crate::app::routes)
         .split_for_parts();
     spec.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    add_shared_problems(&mut spec);
+    add_shared_answers(&mut spec);
     spec
 }
 
-/// What every operation of a kind shares, added to each so clients see it: the
-/// `Idempotency-Key` header on POSTs, 413 and 415 wherever a JSON body is read, 503
-/// wherever the database is used.
-fn add_shared_problems(spec: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
-    use utoipa::openapi::schema::{ObjectBuilder, Type};
-    use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder};
-    let problem = |description: &str| {
-        RefOr::T(
-            ResponseBuilder::new()
-                .description(description)
-                .content(
-                    "application/problem+json",
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("Problem")))
-                        .build(),
-                )
-                .build(),
-        )
-    };
-    // Served from the binary alone, never from the database.
-    const NO_DATABASE: [&str; 3] = ["healthz", "list_templates", "get_template"];
+/// Marks, in a handler's `extensions(...)`, an operation served without the database
+/// (never 503). Read and removed here, so it does not reach the published spec.
+const NO_DATABASE: &str = "x-no-database";
+/// Marks an operation under the auth rate limits (may answer 429).
+const RATE_LIMITED: &str = "x-rate-limited";
+
+/// The answers many operations share, written once here as `components/responses` and
+/// referenced from every operation that can give them, so they cannot drift apart:
+/// 400 and 413 and 415 wherever a JSON body is read, 401 wherever a bearer token is
+/// required, 429 under the rate limits, 503 wherever the database is used; and the
+/// `Idempotency-Key` header (with its 409 and 422) on authenticated POSTs.
+fn add_shared_answers(spec: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{Ref, RefOr};
+    let components = spec.components.get_or_insert_with(Default::default);
+    for (name, response) in shared_responses() {
+        components
+            .responses
+            .insert(name.to_owned(), RefOr::T(response));
+    }
+    let shared = |name: &str| RefOr::Ref(Ref::new(format!("#/components/responses/{name}")));
     for item in spec.paths.paths.values_mut() {
-        if let Some(post) = item.post.as_mut() {
-            let parameter = ParameterBuilder::new()
-                .name("Idempotency-Key")
-                .parameter_in(ParameterIn::Header)
-                .required(Required::False)
-                .description(Some(
-                    "Any unique string (a UUID is fine). A retry with the same key and the \
-same request within 24 hours is answered with the first answer (marked \
-`Idempotent-Replayed: true`) instead of being carried out again.",
-                ))
-                .schema(Some(
-                    ObjectBuilder::new()
-                        .schema_type(Type::String)
-                        .max_length(Some(255)),
-                ))
-                .build();
-            post.parameters.get_or_insert_with(Vec::new).push(parameter);
-            let responses = &mut post.responses.responses;
-            responses.entry("409".into()).or_insert_with(|| {
-                problem("A request with this Idempotency-Key is still being carried out")
-            });
-            responses
-                .entry("422".into())
-                .or_insert_with(|| problem("The Idempotency-Key was used for a different request"));
-        }
         let operations = [
             &mut item.get,
             &mut item.put,
@@ -117,24 +90,127 @@ same request within 24 hours is answered with the first answer (marked \
             &mut item.delete,
             &mut item.patch,
         ];
-        for operation in operations.into_iter().flatten() {
+        for (is_post, operation) in operations
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, op)| op.as_mut().map(|op| (i == 2, op)))
+        {
+            let marks = operation.extensions.take().unwrap_or_default();
+            let no_database = marks.contains_key(NO_DATABASE);
+            let rate_limited = marks.contains_key(RATE_LIMITED);
+            let authenticated = operation
+                .security
+                .as_ref()
+                .is_some_and(|s| s.iter().any(|r| *r != Default::default()));
             let responses = &mut operation.responses.responses;
             if operation.request_body.is_some() {
-                responses
-                    .entry("413".into())
-                    .or_insert_with(|| problem("Body larger than 64 KiB"));
-                responses
-                    .entry("415".into())
-                    .or_insert_with(|| problem("Body not sent as application/json"));
+                responses.insert("400".into(), shared("MalformedJson"));
+                responses.insert("413".into(), shared("PayloadTooLarge"));
+                responses.insert("415".into(), shared("UnsupportedMediaType"));
             }
-            let id = operation.operation_id.as_deref().unwrap_or_default();
-            if !NO_DATABASE.contains(&id) {
-                responses
-                    .entry("503".into())
-                    .or_insert_with(|| problem("The database is unavailable; retry later"));
+            if authenticated {
+                responses.insert("401".into(), shared("Unauthenticated"));
+            }
+            if rate_limited {
+                responses.insert("429".into(), shared("RateLimited"));
+            }
+            if !no_database {
+                responses.insert("503".into(), shared("Unavailable"));
+            }
+            if is_post && authenticated {
+                operation
+                    .parameters
+                    .get_or_insert_with(Vec::new)
+                    .push(idempotency_key_parameter());
+                responses.entry("409".into()).or_insert_with(|| {
+                    RefOr::T(problem_response(
+                        "A request with this Idempotency-Key is still being carried out",
+                    ))
+                });
+                responses.entry("422".into()).or_insert_with(|| {
+                    RefOr::T(problem_response(
+                        "The Idempotency-Key was used for a different request",
+                    ))
+                });
             }
         }
     }
+}
+
+fn problem_response(description: &str) -> utoipa::openapi::Response {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+}
+
+fn shared_responses() -> Vec<(&'static str, utoipa::openapi::Response)> {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let retry_after = || {
+        HeaderBuilder::new()
+            .schema(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0)),
+            )
+            .description(Some("Seconds to wait before retrying"))
+            .build()
+    };
+    let with_retry_after = |description: &str| {
+        let mut response = problem_response(description);
+        response.headers.insert("Retry-After".into(), retry_after());
+        response
+    };
+    vec![
+        ("MalformedJson", problem_response("The body is not well-formed JSON")),
+        (
+            "Unauthenticated",
+            problem_response("No valid access token (missing, malformed, expired or forged)"),
+        ),
+        ("PayloadTooLarge", problem_response("The body is larger than 64 KiB")),
+        (
+            "UnsupportedMediaType",
+            problem_response("The body is not sent as application/json"),
+        ),
+        (
+            "RateLimited",
+            with_retry_after("Too many attempts from this address or on this account"),
+        ),
+        (
+            "Unavailable",
+            with_retry_after("The database is unreachable or busy, or the server is saturated; retry after the given seconds"),
+        ),
+    ]
+}
+
+fn idempotency_key_parameter() -> utoipa::openapi::path::Parameter {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::Required;
+    ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Any unique string (a UUID is fine). A retry by the same user with the same key \
+and the same request within 24 hours is answered with the first answer (marked \
+`Idempotent-Replayed: true`) instead of being carried out again.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(255))
+                .pattern(Some("^[\\x21-\\x7E]+$")),
+        ))
+        .build()
 }
 
 /// The document as published in `openapi/openapi.json`: pretty JSON and a final newline.

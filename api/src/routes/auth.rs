@@ -8,6 +8,7 @@ use tandem_domain::user::{DisplayName, Email, NewPassword, TimeZone, User};
 use tandem_persistence::refresh_tokens::{self as token_store, NewRefreshToken};
 use tandem_persistence::{users, DbConn, StoreError};
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
 use crate::auth::refresh;
@@ -74,7 +75,8 @@ pub struct Tokens {
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
-    security(())
+    security(()),
+    extensions(("x-rate-limited" = json!(true)))
 )]
 #[post("/auth/register")]
 pub async fn register(
@@ -141,7 +143,8 @@ pub async fn register(
         (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
-    security(())
+    security(()),
+    extensions(("x-rate-limited" = json!(true)))
 )]
 #[post("/auth/login")]
 pub async fn login(
@@ -181,7 +184,8 @@ pub async fn login(
         (status = 401, description = "Unknown, expired, revoked or already used refresh token (a reused one revokes its whole session)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
-    security(())
+    security(()),
+    extensions(("x-rate-limited" = json!(true)))
 )]
 #[post("/auth/refresh")]
 pub async fn refresh_tokens(
@@ -286,4 +290,12 @@ fn token_pair(state: &AppState, user: User, refresh_token: String) -> Result<Tok
         expires_in,
         user: UserView::own(&user),
     })
+}
+
+/// Registers this module's operations (paths and spec together).
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(register)
+        .service(login)
+        .service(refresh_tokens)
+        .service(logout);
 }

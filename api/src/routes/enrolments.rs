@@ -10,6 +10,7 @@ use tandem_domain::DomainError;
 use tandem_persistence::enrolments::{self, EnrolmentFilter};
 use tandem_persistence::{groups, programs, users, DbConn, StoreError};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -371,4 +372,13 @@ pub async fn withdraw_enrolment(
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Registers this module's operations (paths and spec together).
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(enrol)
+        .service(list_enrolments)
+        .service(get_enrolment)
+        .service(update_enrolment)
+        .service(withdraw_enrolment);
 }

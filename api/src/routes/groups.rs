@@ -9,6 +9,7 @@ use tandem_domain::group::{
 use tandem_domain::ids::{GroupId, MembershipId};
 use tandem_persistence::{groups, StoreError};
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -368,4 +369,14 @@ fn new_invite_code() -> String {
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Registers this module's operations (paths and spec together).
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_group)
+        .service(list_my_groups)
+        .service(get_group)
+        .service(update_group)
+        .service(rotate_invite_code)
+        .service(join_group);
 }

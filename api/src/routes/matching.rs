@@ -8,6 +8,7 @@ use tandem_domain::ids::{ProgramId, UserId};
 use tandem_domain::matching::{assign, suggestions, total_score, MatchModel, Profile, ScoreMatrix};
 use tandem_persistence::{enrolments, users, DbConn};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::error::{ApiError, Problem};
@@ -260,4 +261,9 @@ pub async fn get_match_suggestions(
         })
         .await?;
     Ok(HttpResponse::Ok().json(answer))
+}
+
+/// Registers this module's operations (paths and spec together).
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(get_match_suggestions);
 }

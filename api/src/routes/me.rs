@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use tandem_domain::user::{DisplayName, TimeZone, User};
 use tandem_persistence::users;
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
 use crate::error::{ApiError, Problem};
@@ -138,4 +139,9 @@ fn gone(error: ApiError) -> ApiError {
         ApiError::NotFound(_) => ApiError::Unauthenticated("the account no longer exists".into()),
         other => other,
     }
+}
+
+/// Registers this module's operations (paths and spec together).
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(get_me).service(update_me);
 }

@@ -6,6 +6,7 @@ use tandem_domain::group::{check_removal, check_role_change, Role};
 use tandem_domain::ids::{GroupId, MembershipId, UserId};
 use tandem_persistence::groups::{self, MemberEntry};
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -178,4 +179,11 @@ pub async fn remove_member(
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Registers this module's operations (paths and spec together).
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_members)
+        .service(change_member_role)
+        .service(remove_member);
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use tandem_domain::ids::NotificationId;
 use tandem_persistence::notifications::{self, Notification};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -157,4 +158,11 @@ pub async fn mark_all_notifications_read(
         .write(move |conn| Ok(notifications::mark_all_read(conn, caller.0, now)?))
         .await?;
     Ok(HttpResponse::Ok().json(MarkedRead { marked }))
+}
+
+/// Registers this module's operations (paths and spec together).
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_notifications)
+        .service(update_notification)
+        .service(mark_all_notifications_read);
 }

@@ -2,6 +2,7 @@
 //! partners see theirs; either partner or an admin ends one.
 
 use std::collections::HashMap;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use actix_web::{get, http::StatusCode, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -455,4 +456,14 @@ pub async fn end_pairing(
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// Registers this module's operations (paths and spec together).
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_pairing)
+        .service(publish_pairings)
+        .service(list_program_pairings)
+        .service(list_my_pairings)
+        .service(get_pairing)
+        .service(end_pairing);
 }

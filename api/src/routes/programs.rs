@@ -9,6 +9,7 @@ use tandem_domain::question::Question;
 use tandem_domain::template::{GuideWeek, Language};
 use tandem_persistence::{custom_templates, programs};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -335,4 +336,12 @@ pub async fn update_program(
         })
         .await?;
     Ok(program_response(StatusCode::OK, program))
+}
+
+/// Registers this module's operations (paths and spec together).
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_program)
+        .service(list_programs)
+        .service(get_program)
+        .service(update_program);
 }

@@ -12,6 +12,7 @@ use tandem_domain::template::{
 };
 use tandem_persistence::{custom_templates, Page};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -179,7 +180,8 @@ fn invalid(errors: Vec<tandem_domain::ValidationError>) -> ApiError {
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unsupported lang, or invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-no-database" = json!(true)))
 )]
 #[get("/templates")]
 pub async fn list_templates(
@@ -229,7 +231,8 @@ pub async fn list_templates(
         (status = 404, description = "No built-in template has this key", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unsupported lang", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-no-database" = json!(true)))
 )]
 #[get("/templates/{key}")]
 pub async fn get_template(
@@ -507,4 +510,15 @@ fn stored_key(key: String) -> Result<String, ApiError> {
         return Err(ApiError::not_found("template"));
     }
     Ok(key)
+}
+
+/// Registers this module's operations (paths and spec together).
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_templates)
+        .service(get_template)
+        .service(create_custom_template)
+        .service(list_custom_templates)
+        .service(get_custom_template)
+        .service(update_custom_template)
+        .service(delete_custom_template);
 }

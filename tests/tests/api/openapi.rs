@@ -44,6 +44,12 @@ fn every_operation_is_named_and_documents_its_errors() {
                 );
             }
             for (status, response) in responses {
+                let response = match response["$ref"].as_str() {
+                    Some(reference) => spec
+                        .pointer(reference.trim_start_matches('#'))
+                        .unwrap_or_else(|| panic!("{id} {status}: {reference} points nowhere")),
+                    None => response,
+                };
                 if status.starts_with('4') || status.starts_with('5') {
                     assert!(
                         response["content"]
@@ -87,4 +93,65 @@ fn collect_refs(value: &serde_json::Value, out: &mut Vec<String>) {
         serde_json::Value::Array(items) => items.iter().for_each(|item| collect_refs(item, out)),
         _ => {}
     }
+}
+
+#[test]
+fn shared_answers_are_written_once_and_referenced() {
+    let spec: serde_json::Value = serde_json::from_str(COMMITTED).expect("spec is JSON");
+    let shared = spec["components"]["responses"]
+        .as_object()
+        .expect("shared responses");
+    for name in [
+        "MalformedJson",
+        "Unauthenticated",
+        "PayloadTooLarge",
+        "UnsupportedMediaType",
+        "RateLimited",
+        "Unavailable",
+    ] {
+        assert!(shared.contains_key(name), "no shared {name} answer");
+    }
+    for name in ["RateLimited", "Unavailable"] {
+        assert!(
+            shared[name]["headers"].get("Retry-After").is_some(),
+            "{name} without Retry-After"
+        );
+    }
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            let responses = &op["responses"];
+            for status in ["400", "413", "415", "429", "503"] {
+                if let Some(response) = responses.get(status) {
+                    assert!(
+                        response.get("$ref").is_some(),
+                        "{method} {path} writes its own {status}"
+                    );
+                }
+            }
+            let has_body = op.get("requestBody").is_some();
+            assert_eq!(
+                responses.get("413").is_some(),
+                has_body,
+                "{method} {path}: 413 iff a body"
+            );
+        }
+    }
+    for path in ["/v1/auth/login", "/v1/auth/register", "/v1/auth/refresh"] {
+        assert!(
+            spec["paths"][path]["post"]["responses"]
+                .get("429")
+                .is_some(),
+            "{path} documents no 429"
+        );
+    }
+    assert!(
+        spec["paths"]["/healthz"]["get"]["responses"]
+            .get("503")
+            .is_none(),
+        "healthz never touches the database"
+    );
+    assert!(
+        !COMMITTED.contains("\"x-no-database\""),
+        "internal marks leak into the spec"
+    );
 }
