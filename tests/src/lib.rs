@@ -25,7 +25,7 @@ pub struct TestApp {
     pub base_url: String,
     agent: ureq::Agent,
     handle: actix_web::dev::ServerHandle,
-    _db: TestDb,
+    db: TestDb,
 }
 
 /// A registered user and their tokens.
@@ -73,8 +73,13 @@ impl TestApp {
                 .redirects(0)
                 .build(),
             handle,
-            _db: db,
+            db,
         }
+    }
+
+    /// The test database's URL, for tests that play another client of the database.
+    pub fn database_url(&self) -> &str {
+        self.db.url()
     }
 
     pub fn request(&self, method: &str, path: &str) -> Request {

@@ -174,16 +174,27 @@ pub struct PairingListParams {
     pub cursor: Option<String>,
 }
 
+/// The program, when the caller is one of its group's owners or admins. Reads only, so
+/// it serves read paths on a reader connection.
 fn managed_program(
     conn: &mut DbConn,
     program_id: ProgramId,
     caller: UserId,
 ) -> Result<Program, ApiError> {
-    let (_, membership) = program_for(conn, program_id, caller)?;
+    let (program, membership) = program_for(conn, program_id, caller)?;
     require_manager(&membership)?;
-    // Locked for pairing: see `programs::lock`.
-    let program = programs::find_locked(conn, program_id)?;
     Ok(program)
+}
+
+/// The managed program, locked for pairing (see `programs::lock`) and read again as it
+/// is now. Only inside a write transaction.
+fn program_locked_for_pairing(
+    conn: &mut DbConn,
+    program_id: ProgramId,
+    caller: UserId,
+) -> Result<Program, ApiError> {
+    managed_program(conn, program_id, caller)?;
+    Ok(programs::find_locked(conn, program_id)?)
 }
 
 #[utoipa::path(
@@ -215,7 +226,7 @@ pub async fn create_pairing(
     let now = state.now();
     let view = state
         .write(move |conn| {
-            let program = managed_program(conn, program_id, caller.0)?;
+            let program = program_locked_for_pairing(conn, program_id, caller.0)?;
             let request = PairingRequest {
                 mentor_enrolment_id: EnrolmentId(body.mentor_enrolment_id),
                 mentee_enrolment_id: EnrolmentId(body.mentee_enrolment_id),
@@ -286,7 +297,7 @@ pub async fn publish_pairings(
     let now = state.now();
     let items = state
         .write(move |conn| {
-            let program = managed_program(conn, program_id, caller.0)?;
+            let program = program_locked_for_pairing(conn, program_id, caller.0)?;
             let mut made = Vec::with_capacity(requests.len());
             for (index, request) in requests.iter().enumerate() {
                 let pairing = make(conn, &program, request, now)

@@ -486,3 +486,47 @@ fn an_archived_program_is_read_only_for_pairings_and_enrolments() {
         .problem(409);
     pair(&app, &ada, &program, &mentor, &mentee).problem(409);
 }
+#[test]
+fn listing_a_programs_pairings_reads_while_another_transaction_holds_its_lock() {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    use std::time::Duration;
+
+    let app = TestApp::spawn();
+    let (ada, _, _, _, program, mentor, mentee) = program_with_pair_candidates(&app);
+    pair(&app, &ada, &program, &mentor, &mentee);
+    // Another client holds the program's row lock (and, on SQLite, the write lock), as
+    // a long pairing transaction would. A read must not wait for it.
+    let hold = format!("UPDATE programs SET id = id WHERE id = '{}'", id(&program));
+    let holder: Box<dyn std::any::Any> = match tandem_tests::db::backend() {
+        "postgres" => {
+            let mut conn = diesel::PgConnection::establish(app.database_url())
+                .expect("connect to the test database");
+            conn.batch_execute(&format!("BEGIN; {hold};"))
+                .expect("hold the program's lock");
+            Box::new(conn)
+        }
+        _ => {
+            let mut conn = diesel::SqliteConnection::establish(app.database_url())
+                .expect("open the test database");
+            conn.batch_execute(&format!("BEGIN IMMEDIATE; {hold};"))
+                .expect("hold the write lock");
+            Box::new(conn)
+        }
+    };
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let path = format!("/v1/programs/{}/pairings", id(&program));
+    let token = ada.token.clone();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let response = app.get(&path).token(&token).send();
+            // The receiver may have given up already.
+            let _ = sender.send((response.status, response.text));
+        });
+        let answer = receiver.recv_timeout(Duration::from_secs(3));
+        // Dropping the holder ends its transaction, so a waiting request can finish.
+        drop(holder);
+        let (status, text) = answer.expect("the list answered while the lock was held");
+        assert_eq!(status, 200, "{text}");
+    });
+}
