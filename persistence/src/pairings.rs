@@ -145,20 +145,27 @@ pub fn list_for_program(
     Ok(Page::from_rows(rows, limit, |p| p.id))
 }
 
-/// A user's pairings (as mentor or mentee), newest first.
+/// A user's pairings (as mentor or mentee) in the groups they still belong to, newest
+/// first: after leaving a group, its pairings are no longer theirs to read.
 pub fn list_for_user(
     conn: &mut DbConn,
     user_id: UserId,
     after: Option<PairingId>,
     limit: usize,
 ) -> Result<Page<Pairing, PairingId>, StoreError> {
+    use crate::schema::{memberships, programs};
     let user = user_id.to_string();
+    let my_groups = memberships::table
+        .filter(memberships::user_id.eq(user.clone()))
+        .select(memberships::group_id);
     let mut query = pairings::table
+        .inner_join(programs::table)
         .filter(
             pairings::mentor_user_id
                 .eq(user.clone())
                 .or(pairings::mentee_user_id.eq(user)),
         )
+        .filter(programs::group_id.eq_any(my_groups))
         .select(PairingRow::as_select())
         .order(pairings::id.desc())
         .limit(i64::try_from(limit).unwrap_or(100) + 1)

@@ -358,7 +358,7 @@ pub async fn list_program_pairings(
     operation_id = "list_my_pairings",
     params(PageParams),
     responses(
-        (status = 200, description = "The caller's pairings as mentor or mentee, newest first", body = PairingList),
+        (status = 200, description = "The caller's pairings as mentor or mentee in the groups the caller belongs to, newest first", body = PairingList),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
     ),
@@ -380,20 +380,22 @@ pub async fn list_my_pairings(
     Ok(HttpResponse::Ok().json(list))
 }
 
-/// The pairing and its program, if the caller is a partner or one of the group's admins.
+/// The pairing and its program, if the caller is in the program's group as a partner or
+/// as one of its owners and admins. A partner who left or was removed from the group is
+/// a non-member like any other and learns nothing more of it.
 fn visible_pairing(
     conn: &mut DbConn,
     id: PairingId,
     caller: UserId,
-) -> Result<(Pairing, Program, bool), ApiError> {
+) -> Result<(Pairing, Program), ApiError> {
     let pairing = pairings::find(conn, id).map_err(crate::error::not_found_as("pairing"))?;
     let program = programs::find(conn, pairing.program_id)?;
-    let manages =
-        groups::membership(conn, program.group_id, caller)?.is_some_and(|m| m.role.can_manage());
-    if !pairing.involves(caller) && !manages {
+    let membership = groups::membership(conn, program.group_id, caller)?
+        .ok_or_else(|| ApiError::not_found("pairing"))?;
+    if !pairing.involves(caller) && !membership.role.can_manage() {
         return Err(ApiError::not_found("pairing"));
     }
-    Ok((pairing, program, manages))
+    Ok((pairing, program))
 }
 
 #[utoipa::path(
@@ -403,7 +405,7 @@ fn visible_pairing(
     responses(
         (status = 200, description = "The pairing", body = PairingView),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such pairing, or the caller is neither a partner nor an admin of its group", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such pairing, the caller is not in its group (a partner who left or was removed included), or neither a partner nor an admin", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -416,7 +418,7 @@ pub async fn get_pairing(
     let id = PairingId(path.into_inner());
     let view = state
         .read(move |conn| {
-            let (pairing, _, _) = visible_pairing(conn, id, caller.0)?;
+            let (pairing, _) = visible_pairing(conn, id, caller.0)?;
             one_view(conn, pairing, caller.0)
         })
         .await?;
@@ -432,7 +434,7 @@ pub async fn get_pairing(
         (status = 200, description = "Ended: the other partner is notified, the mentor's place is free and the mentee can be paired again", body = PairingView),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such pairing, or the caller is neither a partner nor an admin of its group", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such pairing, the caller is not in its group (a partner who left or was removed included), or neither a partner nor an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The pairing is not active", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid reason", body = Problem, content_type = "application/problem+json"),
     ),
@@ -450,7 +452,7 @@ pub async fn end_pairing(
     let now = state.now();
     let view = state
         .write(move |conn| {
-            let (mut pairing, program, _) = visible_pairing(conn, id, caller.0)?;
+            let (mut pairing, program) = visible_pairing(conn, id, caller.0)?;
             let program = programs::find_locked(conn, program.id)?;
             program.check_not_archived()?;
             pairing.end(caller.0, &reason, now)?;

@@ -486,6 +486,42 @@ fn an_archived_program_is_read_only_for_pairings_and_enrolments() {
         .problem(409);
     pair(&app, &ada, &program, &mentor, &mentee).problem(409);
 }
+
+#[test]
+fn a_removed_member_no_longer_reads_the_groups_pairings() {
+    let app = TestApp::spawn();
+    let (ada, bea, cleo, group, program, mentor, mentee) = program_with_pair_candidates(&app);
+    let made = pair(&app, &ada, &program, &mentor, &mentee).body;
+    let pairing_path = format!("/v1/pairings/{}", id(&made));
+    assert_eq!(app.get(&pairing_path).token(&cleo.token).send().status, 200);
+    let removed = app
+        .delete(&format!("/v1/groups/{}/members/{}", id(&group), cleo.id))
+        .token(&ada.token)
+        .send();
+    assert_eq!(removed.status, 204, "{}", removed.text);
+
+    // Cleo is a non-member now: the pairing answers like one that does not exist.
+    app.get(&pairing_path)
+        .token(&cleo.token)
+        .send()
+        .problem(404);
+    app.post(&format!("{pairing_path}/end"))
+        .token(&cleo.token)
+        .json(&json!({"reason": "one more look"}))
+        .send()
+        .problem(404);
+    let listed = app.get("/v1/me/pairings").token(&cleo.token).send();
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(listed.body["items"], json!([]), "{}", listed.text);
+    assert!(!listed.text.contains("Bea"), "{}", listed.text);
+
+    // Bea, still a member, keeps reading it as ended.
+    let hers = app.get("/v1/me/pairings").token(&bea.token).send();
+    assert_eq!(hers.body["items"][0]["id"], made["id"], "{}", hers.text);
+    assert_eq!(hers.body["items"][0]["status"], "ended");
+    assert_eq!(app.get(&pairing_path).token(&bea.token).send().status, 200);
+}
+
 #[test]
 fn listing_a_programs_pairings_reads_while_another_transaction_holds_its_lock() {
     use diesel::connection::SimpleConnection;
