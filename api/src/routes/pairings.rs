@@ -209,7 +209,7 @@ fn program_locked_for_pairing(
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such program, or the caller is not in its group", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An enrolment is not active, the mentee is already paired, the mentor is full, or the program is a draft or archived", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields: enrolments not of this program or of the wrong role, the same person twice, the introduction's length", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields: enrolments not of this program (checked before the program's state) or of the wrong role, the same person twice, the introduction's length", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

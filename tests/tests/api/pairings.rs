@@ -522,6 +522,70 @@ fn a_removed_member_no_longer_reads_the_groups_pairings() {
     assert_eq!(app.get(&pairing_path).token(&bea.token).send().status, 200);
 }
 
+/// A second group with an open program and an unpaired mentor and mentee of its own.
+fn other_groups_enrolments(app: &TestApp) -> (Value, Value) {
+    let zoe = app.register("Zoe");
+    let yan = app.register("Yan");
+    let group = app.create_group(&zoe, "Elsewhere");
+    app.join(&yan, &group);
+    let program = set_status(
+        app,
+        &zoe,
+        &create_program(app, &zoe, &group, json!({"template_key": "new-parents"})),
+        "open",
+    );
+    let mentor = enrol(
+        app,
+        &zoe,
+        &program,
+        json!({"role": "mentor", "answers": new_parent_answers()}),
+    );
+    let mentee = enrol(
+        app,
+        &yan,
+        &program,
+        json!({"role": "mentee", "answers": new_parent_answers()}),
+    );
+    (mentor, mentee)
+}
+
+#[test]
+fn enrolments_of_another_group_are_answered_like_ids_that_name_none() {
+    let app = TestApp::spawn();
+    let ada = app.register("Ada");
+    let group = app.create_group(&ada, "Parents");
+    let draft = create_program(&app, &ada, &group, json!({"template_key": "new-parents"}));
+    let (foreign_mentor, foreign_mentee) = other_groups_enrolments(&app);
+    let unknown = || json!({"id": uuid::Uuid::new_v4().to_string()});
+
+    // In a draft (where any real pairing would be a 409), single and batch alike.
+    let single = |mentor: &Value, mentee: &Value| {
+        pair(&app, &ada, &draft, mentor, mentee).problem(422)["errors"].clone()
+    };
+    let batch = |mentor: &Value, mentee: &Value| {
+        app.post(&format!("/v1/programs/{}/pairings/batch", id(&draft)))
+            .token(&ada.token)
+            .json(&json!({"pairings": [
+                {"mentor_enrolment_id": id(mentor), "mentee_enrolment_id": id(mentee)},
+            ]}))
+            .send()
+            .problem(422)["errors"]
+            .clone()
+    };
+    let both_fields = json!([
+        {"field": "mentor_enrolment_id", "message": "is not an enrolment of this program"},
+        {"field": "mentee_enrolment_id", "message": "is not an enrolment of this program"},
+    ]);
+    assert_eq!(single(&foreign_mentor, &foreign_mentee), both_fields);
+    assert_eq!(single(&unknown(), &unknown()), both_fields);
+    let in_batch = json!([
+        {"field": "pairings[0].mentor_enrolment_id", "message": "is not an enrolment of this program"},
+        {"field": "pairings[0].mentee_enrolment_id", "message": "is not an enrolment of this program"},
+    ]);
+    assert_eq!(batch(&foreign_mentor, &foreign_mentee), in_batch);
+    assert_eq!(batch(&unknown(), &unknown()), in_batch);
+}
+
 #[test]
 fn listing_a_programs_pairings_reads_while_another_transaction_holds_its_lock() {
     use diesel::connection::SimpleConnection;
