@@ -104,6 +104,23 @@ pub fn find(
         .transpose()
 }
 
+/// Takes the row lock of the group's custom template with this key for the rest of the
+/// transaction (a no-op update, as in `groups::lock_group`), so concurrent changes run
+/// one after another. `StoreError::NotFound` when there is none.
+pub fn lock(conn: &mut DbConn, group_id: GroupId, key: &str) -> Result<(), StoreError> {
+    let locked = diesel::update(
+        custom_templates::table
+            .filter(custom_templates::group_id.eq(group_id.to_string()))
+            .filter(custom_templates::key.eq(key)),
+    )
+    .set(custom_templates::version.eq(custom_templates::version))
+    .execute(conn)?;
+    if locked == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
 /// The group's custom templates in the order they were created.
 pub fn list(
     conn: &mut DbConn,

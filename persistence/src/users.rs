@@ -78,6 +78,20 @@ pub fn find(conn: &mut DbConn, id: UserId) -> Result<User, StoreError> {
         .map(|(user, _)| user)
 }
 
+/// Takes the user's row lock for the rest of the transaction (a no-op update, as in
+/// `groups::lock_group`), so concurrent profile updates run one after another and each
+/// reads the profile as the one before left it.
+pub fn lock(conn: &mut DbConn, id: UserId) -> Result<(), StoreError> {
+    let key = id.to_string();
+    let locked = diesel::update(users::table.find(&key))
+        .set(users::id.eq(&key))
+        .execute(conn)?;
+    if locked == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
 /// Writes a changed profile and bumps its version, if it is still at `user.version`.
 pub fn update_profile(
     conn: &mut DbConn,
