@@ -11,4 +11,5 @@ mod notifications;
 mod openapi;
 mod pairings;
 mod programs;
+mod schema;
 mod templates;
