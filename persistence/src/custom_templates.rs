@@ -9,6 +9,7 @@ use tandem_domain::ids::{CustomTemplateId, GroupId};
 use tandem_domain::template::{CustomTemplate, Language, TemplateContent};
 
 use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
+use crate::page::load_page;
 use crate::schema::custom_templates;
 use crate::{DbConn, Page, StoreError};
 
@@ -64,26 +65,62 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| corrupt(format!("cannot serialise: {e}")))
 }
 
+/// What a custom template writes on insert: its identity, and its content.
+#[derive(Insertable)]
+#[diesel(table_name = custom_templates)]
+struct NewCustomTemplate<'a> {
+    id: String,
+    group_id: String,
+    key: &'a str,
+    version: i64,
+    created_at: NaiveDateTime,
+    #[diesel(embed)]
+    content: ContentColumns<'a>,
+}
+
+/// A template's content as columns: written whole by an insert and by an update (which
+/// bumps the version beside it).
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = custom_templates)]
+struct ContentColumns<'a> {
+    language: &'a str,
+    name: &'a str,
+    description: &'a str,
+    duration_weeks: i32,
+    cadence_days: i32,
+    questions: String,
+    weeks: String,
+    updated_at: NaiveDateTime,
+}
+
+impl<'a> ContentColumns<'a> {
+    fn of(content: &'a TemplateContent, updated_at: DateTime<Utc>) -> Result<Self, StoreError> {
+        Ok(Self {
+            language: content.language.code(),
+            name: &content.name,
+            description: &content.description,
+            duration_weeks: i32::from(content.duration_weeks),
+            cadence_days: i32::from(content.cadence_days),
+            questions: json(&content.questions)?,
+            weeks: json(&content.weeks)?,
+            updated_at: to_db_time(updated_at),
+        })
+    }
+}
+
 /// Saves a new custom template. A second template with the same key in the group is
 /// refused by the database (`StoreError::Constraint`).
 pub fn insert(conn: &mut DbConn, template: &CustomTemplate) -> Result<(), StoreError> {
     let content = &template.content;
     diesel::insert_into(custom_templates::table)
-        .values((
-            custom_templates::id.eq(CustomTemplateId::new_v7(template.created_at).to_string()),
-            custom_templates::group_id.eq(template.group_id.to_string()),
-            custom_templates::key.eq(&content.key),
-            custom_templates::language.eq(content.language.code()),
-            custom_templates::name.eq(&content.name),
-            custom_templates::description.eq(&content.description),
-            custom_templates::duration_weeks.eq(i32::from(content.duration_weeks)),
-            custom_templates::cadence_days.eq(i32::from(content.cadence_days)),
-            custom_templates::questions.eq(json(&content.questions)?),
-            custom_templates::weeks.eq(json(&content.weeks)?),
-            custom_templates::version.eq(template.version),
-            custom_templates::created_at.eq(to_db_time(template.created_at)),
-            custom_templates::updated_at.eq(to_db_time(template.updated_at)),
-        ))
+        .values(NewCustomTemplate {
+            id: CustomTemplateId::new_v7(template.created_at).to_string(),
+            group_id: template.group_id.to_string(),
+            key: &content.key,
+            version: template.version,
+            created_at: to_db_time(template.created_at),
+            content: ContentColumns::of(content, template.updated_at)?,
+        })
         .execute(conn)?;
     Ok(())
 }
@@ -104,6 +141,23 @@ pub fn find(
         .transpose()
 }
 
+/// Takes the row lock of the group's custom template with this key for the rest of the
+/// transaction (a no-op update, as in `groups::lock_group`), so concurrent changes run
+/// one after another. `StoreError::NotFound` when there is none.
+pub fn lock(conn: &mut DbConn, group_id: GroupId, key: &str) -> Result<(), StoreError> {
+    let locked = diesel::update(
+        custom_templates::table
+            .filter(custom_templates::group_id.eq(group_id.to_string()))
+            .filter(custom_templates::key.eq(key)),
+    )
+    .set(custom_templates::version.eq(custom_templates::version))
+    .execute(conn)?;
+    if locked == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
 /// The group's custom templates in the order they were created.
 pub fn list(
     conn: &mut DbConn,
@@ -115,18 +169,18 @@ pub fn list(
         .filter(custom_templates::group_id.eq(group_id.to_string()))
         .select(CustomTemplateRow::as_select())
         .order(custom_templates::id.asc())
-        // One more than asked tells whether another page follows.
-        .limit(i64::try_from(limit).unwrap_or(100) + 1)
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(custom_templates::id.gt(after.to_string()));
     }
-    let rows = query
-        .load::<CustomTemplateRow>(conn)?
-        .into_iter()
-        .map(CustomTemplateRow::into_parts)
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(Page::from_rows(rows, limit, |(id, _)| *id).map(|(_, template)| template))
+    let page = load_page(
+        conn,
+        query,
+        limit,
+        CustomTemplateRow::into_parts,
+        |(id, _)| *id,
+    )?;
+    Ok(page.map(|(_, template)| template))
 }
 
 /// Writes the template's content and bumps its version, provided the stored version is
@@ -145,15 +199,8 @@ pub fn update(
             .filter(custom_templates::version.eq(template.version)),
     )
     .set((
-        custom_templates::language.eq(content.language.code()),
-        custom_templates::name.eq(&content.name),
-        custom_templates::description.eq(&content.description),
-        custom_templates::duration_weeks.eq(i32::from(content.duration_weeks)),
-        custom_templates::cadence_days.eq(i32::from(content.cadence_days)),
-        custom_templates::questions.eq(json(&content.questions)?),
-        custom_templates::weeks.eq(json(&content.weeks)?),
+        ContentColumns::of(content, now)?,
         custom_templates::version.eq(custom_templates::version + 1),
-        custom_templates::updated_at.eq(to_db_time(now)),
     ))
     .execute(conn)?;
     if updated == 0 {

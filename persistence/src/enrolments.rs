@@ -6,6 +6,7 @@ use tandem_domain::enrolment::{Enrolment, EnrolmentRole, EnrolmentStatus};
 use tandem_domain::ids::{EnrolmentId, ProgramId, UserId};
 
 use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
+use crate::page::load_page;
 use crate::schema::enrolments;
 use crate::{DbConn, Page, StoreError};
 
@@ -47,22 +48,57 @@ impl TryFrom<EnrolmentRow> for Enrolment {
     }
 }
 
+/// What an enrolment writes on insert.
+#[derive(Insertable)]
+#[diesel(table_name = enrolments)]
+struct NewEnrolment<'a> {
+    id: String,
+    program_id: String,
+    user_id: String,
+    role: &'a str,
+    active_pairings: i32,
+    version: i64,
+    created_at: NaiveDateTime,
+    #[diesel(embed)]
+    changes: EnrolmentChanges<'a>,
+}
+
+/// The columns a member or an admin changes (a re-enrolment, a decision): written whole
+/// by an insert and by an update (which bumps the version beside it). The places taken
+/// change only through `take_place` and `release_place`.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = enrolments)]
+struct EnrolmentChanges<'a> {
+    status: &'a str,
+    capacity: i32,
+    answers: String,
+    updated_at: NaiveDateTime,
+}
+
+impl<'a> EnrolmentChanges<'a> {
+    fn of(enrolment: &'a Enrolment, updated_at: DateTime<Utc>) -> Result<Self, StoreError> {
+        Ok(Self {
+            status: enrolment.status.as_str(),
+            capacity: i32::from(enrolment.capacity),
+            answers: serde_json::to_string(&enrolment.answers)
+                .map_err(|e| corrupt(e.to_string()))?,
+            updated_at: to_db_time(updated_at),
+        })
+    }
+}
+
 pub fn insert(conn: &mut DbConn, enrolment: &Enrolment) -> Result<(), StoreError> {
-    let answers = serde_json::to_string(&enrolment.answers).map_err(|e| corrupt(e.to_string()))?;
     diesel::insert_into(enrolments::table)
-        .values((
-            enrolments::id.eq(enrolment.id.to_string()),
-            enrolments::program_id.eq(enrolment.program_id.to_string()),
-            enrolments::user_id.eq(enrolment.user_id.to_string()),
-            enrolments::role.eq(enrolment.role.as_str()),
-            enrolments::status.eq(enrolment.status.as_str()),
-            enrolments::capacity.eq(i32::from(enrolment.capacity)),
-            enrolments::active_pairings.eq(i32::from(enrolment.active_pairings)),
-            enrolments::answers.eq(answers),
-            enrolments::version.eq(enrolment.version),
-            enrolments::created_at.eq(to_db_time(enrolment.created_at)),
-            enrolments::updated_at.eq(to_db_time(enrolment.updated_at)),
-        ))
+        .values(NewEnrolment {
+            id: enrolment.id.to_string(),
+            program_id: enrolment.program_id.to_string(),
+            user_id: enrolment.user_id.to_string(),
+            role: enrolment.role.as_str(),
+            active_pairings: i32::from(enrolment.active_pairings),
+            version: enrolment.version,
+            created_at: to_db_time(enrolment.created_at),
+            changes: EnrolmentChanges::of(enrolment, enrolment.updated_at)?,
+        })
         .execute(conn)?;
     Ok(())
 }
@@ -103,7 +139,6 @@ pub fn update(
     enrolment: &Enrolment,
     now: DateTime<Utc>,
 ) -> Result<Enrolment, StoreError> {
-    let answers = serde_json::to_string(&enrolment.answers).map_err(|e| corrupt(e.to_string()))?;
     let updated = diesel::update(
         enrolments::table
             .find(enrolment.id.to_string())
@@ -111,11 +146,8 @@ pub fn update(
             .filter(enrolments::active_pairings.eq(i32::from(enrolment.active_pairings))),
     )
     .set((
-        enrolments::status.eq(enrolment.status.as_str()),
-        enrolments::capacity.eq(i32::from(enrolment.capacity)),
-        enrolments::answers.eq(answers),
+        EnrolmentChanges::of(enrolment, now)?,
         enrolments::version.eq(enrolments::version + 1),
-        enrolments::updated_at.eq(to_db_time(now)),
     ))
     .execute(conn)?;
     if updated == 0 {
@@ -144,7 +176,6 @@ pub fn list(
         .filter(enrolments::program_id.eq(program_id.to_string()))
         .select(EnrolmentRow::as_select())
         .order(enrolments::id.asc())
-        .limit(i64::try_from(limit).unwrap_or(100) + 1)
         .into_boxed();
     if let Some(role) = filter.role {
         query = query.filter(enrolments::role.eq(role.as_str()));
@@ -158,12 +189,7 @@ pub fn list(
     if let Some(after) = after {
         query = query.filter(enrolments::id.gt(after.to_string()));
     }
-    let rows = query
-        .load::<EnrolmentRow>(conn)?
-        .into_iter()
-        .map(Enrolment::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_rows(rows, limit, |e| e.id))
+    load_page(conn, query, limit, Enrolment::try_from, |e| e.id)
 }
 
 /// Takes one place of an active enrolment for a new pairing. The database refuses more

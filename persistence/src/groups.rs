@@ -6,6 +6,7 @@ use tandem_domain::group::{Group, Membership, Role};
 use tandem_domain::ids::{GroupId, MembershipId, UserId};
 
 use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
+use crate::page::load_page;
 use crate::schema::{community_groups, memberships, users};
 use crate::{DbConn, Page, StoreError};
 
@@ -59,17 +60,69 @@ impl TryFrom<MembershipRow> for Membership {
     }
 }
 
+/// What a group writes on insert.
+#[derive(Insertable)]
+#[diesel(table_name = community_groups)]
+struct NewGroup<'a> {
+    id: String,
+    version: i64,
+    created_at: NaiveDateTime,
+    #[diesel(embed)]
+    changes: GroupChanges<'a>,
+}
+
+/// The columns of a group that change: written whole by an insert and by an update
+/// (which bumps the version beside it).
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = community_groups)]
+struct GroupChanges<'a> {
+    name: &'a str,
+    description: &'a str,
+    invite_code: &'a str,
+    updated_at: NaiveDateTime,
+}
+
+impl<'a> GroupChanges<'a> {
+    fn of(group: &'a Group, updated_at: DateTime<Utc>) -> Self {
+        Self {
+            name: &group.name,
+            description: &group.description,
+            invite_code: &group.invite_code,
+            updated_at: to_db_time(updated_at),
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = memberships)]
+struct NewMembership<'a> {
+    id: String,
+    group_id: String,
+    user_id: String,
+    role: &'a str,
+    joined_at: NaiveDateTime,
+}
+
+impl<'a> From<&'a Membership> for NewMembership<'a> {
+    fn from(membership: &'a Membership) -> Self {
+        Self {
+            id: membership.id.to_string(),
+            group_id: membership.group_id.to_string(),
+            user_id: membership.user_id.to_string(),
+            role: membership.role.as_str(),
+            joined_at: to_db_time(membership.joined_at),
+        }
+    }
+}
+
 pub fn insert_group(conn: &mut DbConn, group: &Group) -> Result<(), StoreError> {
     diesel::insert_into(community_groups::table)
-        .values((
-            community_groups::id.eq(group.id.to_string()),
-            community_groups::name.eq(&group.name),
-            community_groups::description.eq(&group.description),
-            community_groups::invite_code.eq(&group.invite_code),
-            community_groups::version.eq(group.version),
-            community_groups::created_at.eq(to_db_time(group.created_at)),
-            community_groups::updated_at.eq(to_db_time(group.updated_at)),
-        ))
+        .values(NewGroup {
+            id: group.id.to_string(),
+            version: group.version,
+            created_at: to_db_time(group.created_at),
+            changes: GroupChanges::of(group, group.updated_at),
+        })
         .execute(conn)?;
     Ok(())
 }
@@ -104,11 +157,8 @@ pub fn update_group(
 ) -> Result<Group, StoreError> {
     diesel::update(community_groups::table.find(group.id.to_string()))
         .set((
-            community_groups::name.eq(&group.name),
-            community_groups::description.eq(&group.description),
-            community_groups::invite_code.eq(&group.invite_code),
+            GroupChanges::of(group, now),
             community_groups::version.eq(community_groups::version + 1),
-            community_groups::updated_at.eq(to_db_time(now)),
         ))
         .execute(conn)?;
     find_group(conn, group.id)
@@ -116,13 +166,7 @@ pub fn update_group(
 
 pub fn insert_membership(conn: &mut DbConn, membership: &Membership) -> Result<(), StoreError> {
     diesel::insert_into(memberships::table)
-        .values((
-            memberships::id.eq(membership.id.to_string()),
-            memberships::group_id.eq(membership.group_id.to_string()),
-            memberships::user_id.eq(membership.user_id.to_string()),
-            memberships::role.eq(membership.role.as_str()),
-            memberships::joined_at.eq(to_db_time(membership.joined_at)),
-        ))
+        .values(NewMembership::from(membership))
         .execute(conn)?;
     Ok(())
 }
@@ -155,17 +199,17 @@ pub fn groups_of_user(
         .filter(memberships::user_id.eq(user_id.to_string()))
         .select((GroupRow::as_select(), MembershipRow::as_select()))
         .order(memberships::id.asc())
-        .limit(fetch_limit(limit))
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(memberships::id.gt(after.to_string()));
     }
-    let rows = query
-        .load::<(GroupRow, MembershipRow)>(conn)?
-        .into_iter()
-        .map(|(g, m)| Ok((Group::try_from(g)?, Membership::try_from(m)?)))
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(Page::from_rows(rows, limit, |(_, m)| m.id))
+    load_page(
+        conn,
+        query,
+        limit,
+        |(g, m): (GroupRow, MembershipRow)| Ok((Group::try_from(g)?, Membership::try_from(m)?)),
+        |(_, m)| m.id,
+    )
 }
 
 /// A member of a group as listed: the membership and the member's display name.
@@ -185,22 +229,22 @@ pub fn members(
         .filter(memberships::group_id.eq(group_id.to_string()))
         .select((MembershipRow::as_select(), users::display_name))
         .order(memberships::id.asc())
-        .limit(fetch_limit(limit))
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(memberships::id.gt(after.to_string()));
     }
-    let rows = query
-        .load::<(MembershipRow, String)>(conn)?
-        .into_iter()
-        .map(|(m, display_name)| {
+    load_page(
+        conn,
+        query,
+        limit,
+        |(m, display_name): (MembershipRow, String)| {
             Ok(MemberEntry {
                 membership: Membership::try_from(m)?,
                 display_name,
             })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(Page::from_rows(rows, limit, |e| e.membership.id))
+        },
+        |e| e.membership.id,
+    )
 }
 
 pub fn count_owners(conn: &mut DbConn, group_id: GroupId) -> Result<usize, StoreError> {
@@ -222,9 +266,4 @@ pub fn set_role(conn: &mut DbConn, id: MembershipId, role: Role) -> Result<(), S
 pub fn delete_membership(conn: &mut DbConn, id: MembershipId) -> Result<(), StoreError> {
     diesel::delete(memberships::table.find(id.to_string())).execute(conn)?;
     Ok(())
-}
-
-fn fetch_limit(limit: usize) -> i64 {
-    // One more than asked tells whether another page follows.
-    i64::try_from(limit).unwrap_or(100) + 1
 }

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use tandem_domain::ids::{NotificationId, UserId};
 
 use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
+use crate::page::load_page;
 use crate::schema::notifications;
 use crate::{DbConn, Page, StoreError};
 
@@ -78,7 +79,6 @@ pub fn list(
         .filter(notifications::user_id.eq(user_id.to_string()))
         .select(Row::as_select())
         .order(notifications::id.desc())
-        .limit(i64::try_from(limit).unwrap_or(100) + 1)
         .into_boxed();
     if unread_only {
         query = query.filter(notifications::read_at.is_null());
@@ -86,12 +86,7 @@ pub fn list(
     if let Some(after) = after {
         query = query.filter(notifications::id.lt(after.to_string()));
     }
-    let rows = query
-        .load::<Row>(conn)?
-        .into_iter()
-        .map(Notification::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_rows(rows, limit, |n| n.id))
+    load_page(conn, query, limit, Notification::try_from, |n| n.id)
 }
 
 /// Marks one of the user's notifications read (or unread). Someone else's is not found.

@@ -1,5 +1,11 @@
 //! Keyset pagination: a page of rows and the key to continue after.
 
+use diesel::query_dsl::methods::LimitDsl;
+use diesel::query_dsl::LoadQuery;
+use diesel::RunQueryDsl;
+
+use crate::{DbConn, StoreError};
+
 /// One page of a list. `next` is the key of the last row when more rows follow.
 #[derive(Debug, Clone)]
 pub struct Page<T, K> {
@@ -22,4 +28,28 @@ impl<T, K> Page<T, K> {
             next: self.next,
         }
     }
+}
+
+/// Loads one page of `query`, which is already filtered past the cursor and ordered by
+/// the key: fetches one row more than `limit` (it tells whether another page follows),
+/// turns each row into its domain value and keeps the key of the last one shown.
+pub(crate) fn load_page<'q, Q, R, T, K>(
+    conn: &mut DbConn,
+    query: Q,
+    limit: usize,
+    convert: impl FnMut(R) -> Result<T, StoreError>,
+    key: impl Fn(&T) -> K,
+) -> Result<Page<T, K>, StoreError>
+where
+    Q: LimitDsl,
+    Q::Output: RunQueryDsl<DbConn> + LoadQuery<'q, DbConn, R>,
+{
+    let fetch = i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1;
+    let rows = query
+        .limit(fetch)
+        .load::<R>(conn)?
+        .into_iter()
+        .map(convert)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(rows, limit, key))
 }

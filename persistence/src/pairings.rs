@@ -6,6 +6,7 @@ use tandem_domain::ids::{PairingId, ProgramId, UserId};
 use tandem_domain::pairing::{Pairing, PairingStatus, Partner};
 
 use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
+use crate::page::load_page;
 use crate::schema::pairings;
 use crate::{enrolments, DbConn, Page, StoreError};
 
@@ -56,6 +57,60 @@ impl TryFrom<PairingRow> for Pairing {
     }
 }
 
+/// What a pairing writes when it is made; how it ended is written by `end`.
+#[derive(Insertable)]
+#[diesel(table_name = pairings)]
+struct NewPairing<'a> {
+    id: String,
+    program_id: String,
+    mentor_enrolment_id: String,
+    mentee_enrolment_id: String,
+    mentor_user_id: String,
+    mentee_user_id: String,
+    introduction: &'a str,
+    status: &'a str,
+    started_on: NaiveDate,
+    created_at: NaiveDateTime,
+}
+
+impl<'a> From<&'a Pairing> for NewPairing<'a> {
+    fn from(pairing: &'a Pairing) -> Self {
+        Self {
+            id: pairing.id.to_string(),
+            program_id: pairing.program_id.to_string(),
+            mentor_enrolment_id: pairing.mentor.enrolment_id.to_string(),
+            mentee_enrolment_id: pairing.mentee.enrolment_id.to_string(),
+            mentor_user_id: pairing.mentor.user_id.to_string(),
+            mentee_user_id: pairing.mentee.user_id.to_string(),
+            introduction: &pairing.introduction,
+            status: pairing.status.as_str(),
+            started_on: pairing.started_on,
+            created_at: to_db_time(pairing.created_at),
+        }
+    }
+}
+
+/// How a pairing ended.
+#[derive(AsChangeset)]
+#[diesel(table_name = pairings, treat_none_as_null = true)]
+struct PairingEnd<'a> {
+    status: &'a str,
+    ended_at: Option<NaiveDateTime>,
+    ended_by: Option<String>,
+    end_reason: Option<&'a str>,
+}
+
+impl<'a> From<&'a Pairing> for PairingEnd<'a> {
+    fn from(pairing: &'a Pairing) -> Self {
+        Self {
+            status: pairing.status.as_str(),
+            ended_at: pairing.ended_at.map(to_db_time),
+            ended_by: pairing.ended_by.map(|u| u.to_string()),
+            end_reason: pairing.end_reason.as_deref(),
+        }
+    }
+}
+
 /// Stores a new active pairing and takes a place of both enrolments. The enrolments
 /// are locked in id order so concurrent pairings cannot deadlock; the database refuses
 /// a full mentor, a mentee already paired, or an enrolment no longer active
@@ -67,18 +122,7 @@ pub fn insert(conn: &mut DbConn, pairing: &Pairing) -> Result<(), StoreError> {
         enrolments::take_place(conn, enrolment)?;
     }
     diesel::insert_into(pairings::table)
-        .values((
-            pairings::id.eq(pairing.id.to_string()),
-            pairings::program_id.eq(pairing.program_id.to_string()),
-            pairings::mentor_enrolment_id.eq(pairing.mentor.enrolment_id.to_string()),
-            pairings::mentee_enrolment_id.eq(pairing.mentee.enrolment_id.to_string()),
-            pairings::mentor_user_id.eq(pairing.mentor.user_id.to_string()),
-            pairings::mentee_user_id.eq(pairing.mentee.user_id.to_string()),
-            pairings::introduction.eq(&pairing.introduction),
-            pairings::status.eq(pairing.status.as_str()),
-            pairings::started_on.eq(pairing.started_on),
-            pairings::created_at.eq(to_db_time(pairing.created_at)),
-        ))
+        .values(NewPairing::from(pairing))
         .execute(conn)?;
     Ok(())
 }
@@ -99,12 +143,7 @@ pub fn end(conn: &mut DbConn, pairing: &Pairing) -> Result<bool, StoreError> {
             .find(pairing.id.to_string())
             .filter(pairings::status.eq(PairingStatus::Active.as_str())),
     )
-    .set((
-        pairings::status.eq(pairing.status.as_str()),
-        pairings::ended_at.eq(pairing.ended_at.map(to_db_time)),
-        pairings::ended_by.eq(pairing.ended_by.map(|u| u.to_string())),
-        pairings::end_reason.eq(&pairing.end_reason),
-    ))
+    .set(PairingEnd::from(pairing))
     .execute(conn)?;
     if updated == 0 {
         return Ok(false);
@@ -129,7 +168,6 @@ pub fn list_for_program(
         .filter(pairings::program_id.eq(program_id.to_string()))
         .select(PairingRow::as_select())
         .order(pairings::id.asc())
-        .limit(i64::try_from(limit).unwrap_or(100) + 1)
         .into_boxed();
     if let Some(status) = status {
         query = query.filter(pairings::status.eq(status.as_str()));
@@ -137,41 +175,37 @@ pub fn list_for_program(
     if let Some(after) = after {
         query = query.filter(pairings::id.gt(after.to_string()));
     }
-    let rows = query
-        .load::<PairingRow>(conn)?
-        .into_iter()
-        .map(Pairing::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_rows(rows, limit, |p| p.id))
+    load_page(conn, query, limit, Pairing::try_from, |p| p.id)
 }
 
-/// A user's pairings (as mentor or mentee), newest first.
+/// A user's pairings (as mentor or mentee) in the groups they still belong to, newest
+/// first: after leaving a group, its pairings are no longer theirs to read.
 pub fn list_for_user(
     conn: &mut DbConn,
     user_id: UserId,
     after: Option<PairingId>,
     limit: usize,
 ) -> Result<Page<Pairing, PairingId>, StoreError> {
+    use crate::schema::{memberships, programs};
     let user = user_id.to_string();
+    let my_groups = memberships::table
+        .filter(memberships::user_id.eq(user.clone()))
+        .select(memberships::group_id);
     let mut query = pairings::table
+        .inner_join(programs::table)
         .filter(
             pairings::mentor_user_id
                 .eq(user.clone())
                 .or(pairings::mentee_user_id.eq(user)),
         )
+        .filter(programs::group_id.eq_any(my_groups))
         .select(PairingRow::as_select())
         .order(pairings::id.desc())
-        .limit(i64::try_from(limit).unwrap_or(100) + 1)
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(pairings::id.lt(after.to_string()));
     }
-    let rows = query
-        .load::<PairingRow>(conn)?
-        .into_iter()
-        .map(Pairing::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_rows(rows, limit, |p| p.id))
+    load_page(conn, query, limit, Pairing::try_from, |p| p.id)
 }
 
 /// A user's active pairings in the programs of a group.

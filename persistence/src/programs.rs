@@ -7,6 +7,7 @@ use tandem_domain::program::{MatchingMode, Program, ProgramSettings, ProgramStat
 use tandem_domain::template::Language;
 
 use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
+use crate::page::load_page;
 use crate::schema::programs;
 use crate::{DbConn, Page, StoreError};
 
@@ -73,29 +74,76 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| corrupt(format!("cannot serialise: {e}")))
 }
 
+/// What a program writes on insert: the fixed columns, and the changeable ones.
+#[derive(Insertable)]
+#[diesel(table_name = programs)]
+struct NewProgram<'a> {
+    id: String,
+    group_id: String,
+    template_key: &'a str,
+    language: &'a str,
+    questions: String,
+    weeks: String,
+    version: i64,
+    created_at: NaiveDateTime,
+    #[diesel(embed)]
+    changes: ProgramChanges<'a>,
+}
+
+/// The columns of a program that change after it is made: written whole by an insert
+/// and by an update (which bumps the version beside it).
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = programs)]
+struct ProgramChanges<'a> {
+    name: &'a str,
+    description: &'a str,
+    status: &'a str,
+    matching: &'a str,
+    duration_weeks: i32,
+    cadence_days: i32,
+    default_capacity: i32,
+    requires_approval: bool,
+    auto_match_threshold: i32,
+    updated_at: NaiveDateTime,
+}
+
+impl<'a> From<&'a Program> for ProgramChanges<'a> {
+    fn from(program: &'a Program) -> Self {
+        let s = &program.settings;
+        Self {
+            name: &s.name,
+            description: &s.description,
+            status: program.status.as_str(),
+            matching: s.matching.as_str(),
+            duration_weeks: i32::from(s.duration_weeks),
+            cadence_days: i32::from(s.cadence_days),
+            default_capacity: i32::from(s.default_capacity),
+            requires_approval: s.requires_approval,
+            auto_match_threshold: i32::from(s.auto_match_threshold),
+            updated_at: to_db_time(program.updated_at),
+        }
+    }
+}
+
+impl<'a> NewProgram<'a> {
+    fn of(program: &'a Program) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: program.id.to_string(),
+            group_id: program.group_id.to_string(),
+            template_key: &program.template_key,
+            language: program.language.code(),
+            questions: json(&program.questions)?,
+            weeks: json(&program.weeks)?,
+            version: program.version,
+            created_at: to_db_time(program.created_at),
+            changes: program.into(),
+        })
+    }
+}
+
 pub fn insert(conn: &mut DbConn, program: &Program) -> Result<(), StoreError> {
-    let s = &program.settings;
     diesel::insert_into(programs::table)
-        .values((
-            programs::id.eq(program.id.to_string()),
-            programs::group_id.eq(program.group_id.to_string()),
-            programs::template_key.eq(&program.template_key),
-            programs::language.eq(program.language.code()),
-            programs::name.eq(&s.name),
-            programs::description.eq(&s.description),
-            programs::status.eq(program.status.as_str()),
-            programs::matching.eq(s.matching.as_str()),
-            programs::duration_weeks.eq(i32::from(s.duration_weeks)),
-            programs::cadence_days.eq(i32::from(s.cadence_days)),
-            programs::default_capacity.eq(i32::from(s.default_capacity)),
-            programs::requires_approval.eq(s.requires_approval),
-            programs::auto_match_threshold.eq(i32::from(s.auto_match_threshold)),
-            programs::questions.eq(json(&program.questions)?),
-            programs::weeks.eq(json(&program.weeks)?),
-            programs::version.eq(program.version),
-            programs::created_at.eq(to_db_time(program.created_at)),
-            programs::updated_at.eq(to_db_time(program.updated_at)),
-        ))
+        .values(NewProgram::of(program)?)
         .execute(conn)?;
     Ok(())
 }
@@ -130,27 +178,18 @@ pub fn find_locked(conn: &mut DbConn, id: ProgramId) -> Result<Program, StoreErr
     find(conn, id)
 }
 
-/// Writes settings and status, bumping the version.
+/// Writes settings and status as of `now`, bumping the version.
 pub fn update(
     conn: &mut DbConn,
     program: &Program,
     now: DateTime<Utc>,
 ) -> Result<Program, StoreError> {
-    let s = &program.settings;
+    let changes = ProgramChanges {
+        updated_at: to_db_time(now),
+        ..program.into()
+    };
     diesel::update(programs::table.find(program.id.to_string()))
-        .set((
-            programs::name.eq(&s.name),
-            programs::description.eq(&s.description),
-            programs::status.eq(program.status.as_str()),
-            programs::matching.eq(s.matching.as_str()),
-            programs::duration_weeks.eq(i32::from(s.duration_weeks)),
-            programs::cadence_days.eq(i32::from(s.cadence_days)),
-            programs::default_capacity.eq(i32::from(s.default_capacity)),
-            programs::requires_approval.eq(s.requires_approval),
-            programs::auto_match_threshold.eq(i32::from(s.auto_match_threshold)),
-            programs::version.eq(programs::version + 1),
-            programs::updated_at.eq(to_db_time(now)),
-        ))
+        .set((changes, programs::version.eq(programs::version + 1)))
         .execute(conn)?;
     find(conn, program.id)
 }
@@ -169,15 +208,9 @@ pub fn list_for_group(
         .filter(programs::status.eq_any(statuses))
         .select(ProgramRow::as_select())
         .order(programs::id.asc())
-        .limit(i64::try_from(limit).unwrap_or(100) + 1)
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(programs::id.gt(after.to_string()));
     }
-    let rows = query
-        .load::<ProgramRow>(conn)?
-        .into_iter()
-        .map(Program::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_rows(rows, limit, |p| p.id))
+    load_page(conn, query, limit, Program::try_from, |p| p.id)
 }

@@ -38,19 +38,50 @@ impl UserRow {
     }
 }
 
+/// What a user writes on insert.
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+struct NewUser<'a> {
+    id: String,
+    email: &'a str,
+    password_hash: &'a str,
+    version: i64,
+    created_at: NaiveDateTime,
+    #[diesel(embed)]
+    profile: ProfileColumns<'a>,
+}
+
+/// The profile columns: written whole by an insert and by a profile update (which bumps
+/// the version beside it).
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = users)]
+struct ProfileColumns<'a> {
+    display_name: &'a str,
+    time_zone: &'a str,
+    updated_at: NaiveDateTime,
+}
+
+impl<'a> ProfileColumns<'a> {
+    fn of(user: &'a User, updated_at: DateTime<Utc>) -> Self {
+        Self {
+            display_name: user.display_name.as_str(),
+            time_zone: user.time_zone.name(),
+            updated_at: to_db_time(updated_at),
+        }
+    }
+}
+
 /// Stores a new user. A taken email is `StoreError::Constraint`.
 pub fn insert(conn: &mut DbConn, user: &User, password_hash: &str) -> Result<(), StoreError> {
     diesel::insert_into(users::table)
-        .values((
-            users::id.eq(user.id.to_string()),
-            users::email.eq(user.email.as_str()),
-            users::display_name.eq(user.display_name.as_str()),
-            users::password_hash.eq(password_hash),
-            users::time_zone.eq(user.time_zone.name()),
-            users::version.eq(user.version),
-            users::created_at.eq(to_db_time(user.created_at)),
-            users::updated_at.eq(to_db_time(user.updated_at)),
-        ))
+        .values(NewUser {
+            id: user.id.to_string(),
+            email: user.email.as_str(),
+            password_hash,
+            version: user.version,
+            created_at: to_db_time(user.created_at),
+            profile: ProfileColumns::of(user, user.updated_at),
+        })
         .execute(conn)?;
     Ok(())
 }
@@ -83,6 +114,20 @@ pub fn exists(conn: &mut DbConn, id: UserId) -> Result<bool, StoreError> {
     Ok(diesel::select(diesel::dsl::exists(users::table.find(id.to_string()))).get_result(conn)?)
 }
 
+/// Takes the user's row lock for the rest of the transaction (a no-op update, as in
+/// `groups::lock_group`), so concurrent profile updates run one after another and each
+/// reads the profile as the one before left it.
+pub fn lock(conn: &mut DbConn, id: UserId) -> Result<(), StoreError> {
+    let key = id.to_string();
+    let locked = diesel::update(users::table.find(&key))
+        .set(users::id.eq(&key))
+        .execute(conn)?;
+    if locked == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
 /// Writes a changed profile and bumps its version, if it is still at `user.version`.
 pub fn update_profile(
     conn: &mut DbConn,
@@ -96,10 +141,8 @@ pub fn update_profile(
             .filter(users::version.eq(user.version)),
     )
     .set((
-        users::display_name.eq(user.display_name.as_str()),
-        users::time_zone.eq(user.time_zone.name()),
+        ProfileColumns::of(user, now),
         users::version.eq(users::version + 1),
-        users::updated_at.eq(to_db_time(now)),
     ))
     .execute(conn)?;
     if updated == 0 {

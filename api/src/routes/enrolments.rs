@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use tandem_domain::enrolment::{Enrolment, EnrolmentRole, EnrolmentStatus};
 use tandem_domain::group::Membership;
 use tandem_domain::ids::{EnrolmentId, ProgramId, UserId};
+use tandem_domain::program::Program;
 use tandem_domain::question::Answers;
 use tandem_domain::DomainError;
 use tandem_persistence::enrolments::{self, EnrolmentFilter};
@@ -247,6 +248,21 @@ fn visible_enrolment(
     Ok((enrolment, membership))
 }
 
+/// A visible enrolment for a change: its program locked first (every write to a
+/// program's enrolments holds that lock, see `programs::lock`), then the enrolment read
+/// again as it stands, so a concurrent change cannot overtake this one and a request
+/// without a precondition never fails for having raced another.
+fn locked_enrolment(
+    conn: &mut DbConn,
+    id: EnrolmentId,
+    caller: UserId,
+) -> Result<(Enrolment, Membership, Program), ApiError> {
+    let (enrolment, membership) = visible_enrolment(conn, id, caller)?;
+    let program = programs::find_locked(conn, enrolment.program_id)?;
+    let enrolment = enrolments::find(conn, id)?;
+    Ok((enrolment, membership, program))
+}
+
 #[utoipa::path(
     tag = "enrolments",
     operation_id = "get_enrolment",
@@ -302,11 +318,10 @@ pub async fn update_enrolment(
     let now = state.now();
     let (version, view) = state
         .write(move |conn| {
-            let (mut enrolment, membership) = visible_enrolment(conn, id, caller.0)?;
+            let (mut enrolment, membership, program) = locked_enrolment(conn, id, caller.0)?;
             match target {
                 EnrolmentStatus::Active | EnrolmentStatus::Declined => {
                     require_manager(&membership)?;
-                    let program = programs::find_locked(conn, enrolment.program_id)?;
                     program.check_not_archived()?;
                     enrolment.decide(target == EnrolmentStatus::Active, now)?;
                     let decided = enrolments::update(conn, &enrolment, now)?;
@@ -320,7 +335,7 @@ pub async fn update_enrolment(
                             "only the member can withdraw their enrolment".into(),
                         ));
                     }
-                    programs::find(conn, enrolment.program_id)?.check_not_archived()?;
+                    program.check_not_archived()?;
                     enrolment.withdraw(now)?;
                 }
                 EnrolmentStatus::Pending => {
@@ -359,13 +374,13 @@ pub async fn withdraw_enrolment(
     let now = state.now();
     state
         .write(move |conn| {
-            let (mut enrolment, _) = visible_enrolment(conn, id, caller.0)?;
+            let (mut enrolment, _, program) = locked_enrolment(conn, id, caller.0)?;
             if enrolment.user_id != caller.0 {
                 return Err(ApiError::Forbidden(
                     "only the member can withdraw their enrolment".into(),
                 ));
             }
-            programs::find(conn, enrolment.program_id)?.check_not_archived()?;
+            program.check_not_archived()?;
             enrolment.withdraw(now)?;
             enrolments::update(conn, &enrolment, now)?;
             Ok(())

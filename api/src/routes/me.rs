@@ -112,6 +112,8 @@ pub async fn update_me(
     let now = state.now();
     let user = state
         .write(move |conn| {
+            // Locked first: without If-Match the last write wins, never a 409.
+            users::lock(conn, caller.0)?;
             let mut user = users::find(conn, caller.0)?;
             if_match.check(user.version)?;
             if let Some(name) = display_name {

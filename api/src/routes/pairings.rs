@@ -175,16 +175,27 @@ pub struct PairingListParams {
     pub cursor: Option<String>,
 }
 
+/// The program, when the caller is one of its group's owners or admins. Reads only, so
+/// it serves read paths on a reader connection.
 fn managed_program(
     conn: &mut DbConn,
     program_id: ProgramId,
     caller: UserId,
 ) -> Result<Program, ApiError> {
-    let (_, membership) = program_for(conn, program_id, caller)?;
+    let (program, membership) = program_for(conn, program_id, caller)?;
     require_manager(&membership)?;
-    // Locked for pairing: see `programs::lock`.
-    let program = programs::find_locked(conn, program_id)?;
     Ok(program)
+}
+
+/// The managed program, locked for pairing (see `programs::lock`) and read again as it
+/// is now. Only inside a write transaction.
+fn program_locked_for_pairing(
+    conn: &mut DbConn,
+    program_id: ProgramId,
+    caller: UserId,
+) -> Result<Program, ApiError> {
+    managed_program(conn, program_id, caller)?;
+    Ok(programs::find_locked(conn, program_id)?)
 }
 
 #[utoipa::path(
@@ -199,7 +210,7 @@ fn managed_program(
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such program, or the caller is not in its group", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An enrolment is not active, the mentee is already paired, the mentor is full, or the program is a draft or archived", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields: enrolments not of this program or of the wrong role, the same person twice, the introduction's length", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields: enrolments not of this program (checked before the program's state) or of the wrong role, the same person twice, the introduction's length", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -216,7 +227,7 @@ pub async fn create_pairing(
     let now = state.now();
     let view = state
         .write(move |conn| {
-            let program = managed_program(conn, program_id, caller.0)?;
+            let program = program_locked_for_pairing(conn, program_id, caller.0)?;
             let request = PairingRequest {
                 mentor_enrolment_id: EnrolmentId(body.mentor_enrolment_id),
                 mentee_enrolment_id: EnrolmentId(body.mentee_enrolment_id),
@@ -287,7 +298,7 @@ pub async fn publish_pairings(
     let now = state.now();
     let items = state
         .write(move |conn| {
-            let program = managed_program(conn, program_id, caller.0)?;
+            let program = program_locked_for_pairing(conn, program_id, caller.0)?;
             let mut made = Vec::with_capacity(requests.len());
             for (index, request) in requests.iter().enumerate() {
                 let pairing = make(conn, &program, request, now)
@@ -350,7 +361,7 @@ pub async fn list_program_pairings(
     operation_id = "list_my_pairings",
     params(PageParams),
     responses(
-        (status = 200, description = "The caller's pairings as mentor or mentee, newest first", body = PairingList),
+        (status = 200, description = "The caller's pairings as mentor or mentee in the groups the caller belongs to, newest first", body = PairingList),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
     ),
@@ -372,20 +383,22 @@ pub async fn list_my_pairings(
     Ok(HttpResponse::Ok().json(list))
 }
 
-/// The pairing and its program, if the caller is a partner or one of the group's admins.
+/// The pairing and its program, if the caller is in the program's group as a partner or
+/// as one of its owners and admins. A partner who left or was removed from the group is
+/// a non-member like any other and learns nothing more of it.
 fn visible_pairing(
     conn: &mut DbConn,
     id: PairingId,
     caller: UserId,
-) -> Result<(Pairing, Program, bool), ApiError> {
+) -> Result<(Pairing, Program), ApiError> {
     let pairing = pairings::find(conn, id).map_err(crate::error::not_found_as("pairing"))?;
     let program = programs::find(conn, pairing.program_id)?;
-    let manages =
-        groups::membership(conn, program.group_id, caller)?.is_some_and(|m| m.role.can_manage());
-    if !pairing.involves(caller) && !manages {
+    let membership = groups::membership(conn, program.group_id, caller)?
+        .ok_or_else(|| ApiError::not_found("pairing"))?;
+    if !pairing.involves(caller) && !membership.role.can_manage() {
         return Err(ApiError::not_found("pairing"));
     }
-    Ok((pairing, program, manages))
+    Ok((pairing, program))
 }
 
 #[utoipa::path(
@@ -395,7 +408,7 @@ fn visible_pairing(
     responses(
         (status = 200, description = "The pairing", body = PairingView),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such pairing, or the caller is neither a partner nor an admin of its group", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such pairing, the caller is not in its group (a partner who left or was removed included), or neither a partner nor an admin", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -408,7 +421,7 @@ pub async fn get_pairing(
     let id = PairingId(path.into_inner());
     let view = state
         .read(move |conn| {
-            let (pairing, _, _) = visible_pairing(conn, id, caller.0)?;
+            let (pairing, _) = visible_pairing(conn, id, caller.0)?;
             one_view(conn, pairing, caller.0)
         })
         .await?;
@@ -424,7 +437,7 @@ pub async fn get_pairing(
         (status = 200, description = "Ended: the other partner is notified, the mentor's place is free and the mentee can be paired again", body = PairingView),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such pairing, or the caller is neither a partner nor an admin of its group", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such pairing, the caller is not in its group (a partner who left or was removed included), or neither a partner nor an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The pairing is not active", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid reason", body = Problem, content_type = "application/problem+json"),
     ),
@@ -442,7 +455,7 @@ pub async fn end_pairing(
     let now = state.now();
     let view = state
         .write(move |conn| {
-            let (mut pairing, program, _) = visible_pairing(conn, id, caller.0)?;
+            let (mut pairing, program) = visible_pairing(conn, id, caller.0)?;
             let program = programs::find_locked(conn, program.id)?;
             program.check_not_archived()?;
             pairing.end(caller.0, &reason, now)?;

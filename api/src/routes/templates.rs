@@ -16,7 +16,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::{not_found_as, ApiError, FieldError, Problem};
 use crate::etag::{etag, IfMatch};
 use crate::extract::{AuthUser, Json, Query};
 use crate::language::{content_language_header, RequestedLanguage};
@@ -422,6 +422,8 @@ pub async fn update_custom_template(
     let template = state
         .write(move |conn| {
             manager_of(conn, group_id, caller.0)?;
+            // Locked first: without If-Match the last write wins, never a 412.
+            custom_templates::lock(conn, group_id, &key).map_err(not_found_as("template"))?;
             let mut template = custom_templates::find(conn, group_id, &key)?
                 .ok_or_else(|| ApiError::not_found("template"))?;
             if_match.check(template.version)?;
@@ -489,6 +491,7 @@ pub async fn delete_custom_template(
     state
         .write(move |conn| {
             manager_of(conn, group_id, caller.0)?;
+            custom_templates::lock(conn, group_id, &key).map_err(not_found_as("template"))?;
             let template = custom_templates::find(conn, group_id, &key)?
                 .ok_or_else(|| ApiError::not_found("template"))?;
             if_match.check(template.version)?;

@@ -28,14 +28,7 @@ pub fn make(
     request: &PairingRequest,
     now: DateTime<Utc>,
 ) -> Result<Pairing, ApiError> {
-    let load = |conn: &mut DbConn, id: EnrolmentId, field: &str| {
-        enrolments::find(conn, id).map_err(|e| match e {
-            StoreError::NotFound => ApiError::invalid(field, "is not an enrolment of this program"),
-            other => other.into(),
-        })
-    };
-    let mentor = load(conn, request.mentor_enrolment_id, "mentor_enrolment_id")?;
-    let mentee = load(conn, request.mentee_enrolment_id, "mentee_enrolment_id")?;
+    let (mentor, mentee) = load_pair(conn, program, request)?;
     let mentee_user = users::find(conn, mentee.user_id)?;
     let mentor_user = users::find(conn, mentor.user_id)?;
     let started_on = now.with_timezone(&mentee_user.time_zone.tz()).date_naive();
@@ -76,6 +69,40 @@ pub fn make(
         now,
     )?;
     Ok(pairing)
+}
+
+/// Both enrolments of a request, found in this program. An enrolment of any other
+/// program is answered exactly like an id that names none, before the program's state is
+/// looked at: whether another group's id exists must not show through (a 409 here would
+/// tell it does).
+fn load_pair(
+    conn: &mut DbConn,
+    program: &Program,
+    request: &PairingRequest,
+) -> Result<(Enrolment, Enrolment), ApiError> {
+    let mut load = |id: EnrolmentId| match enrolments::find(conn, id) {
+        Ok(found) if found.program_id == program.id => Ok(Some(found)),
+        Ok(_) | Err(StoreError::NotFound) => Ok(None),
+        Err(other) => Err(ApiError::from(other)),
+    };
+    let mentor = load(request.mentor_enrolment_id)?;
+    let mentee = load(request.mentee_enrolment_id)?;
+    match (mentor, mentee) {
+        (Some(mentor), Some(mentee)) => Ok((mentor, mentee)),
+        (mentor, mentee) => Err(ApiError::Validation(
+            [
+                ("mentor_enrolment_id", mentor.is_none()),
+                ("mentee_enrolment_id", mentee.is_none()),
+            ]
+            .into_iter()
+            .filter(|(_, missing)| *missing)
+            .map(|(field, _)| FieldError {
+                field: field.to_owned(),
+                message: "is not an enrolment of this program".to_owned(),
+            })
+            .collect(),
+        )),
+    }
 }
 
 /// In a program with `matching: auto`, pairs a newly active enrolment with the best

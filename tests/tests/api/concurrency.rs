@@ -4,17 +4,19 @@
 //! pairing) may pair the same people at once. Whatever the interleaving, on SQLite and on
 //! PostgreSQL: a mentee has at most one active pairing per program, a mentor never has
 //! more active pairings than their capacity, a batch lands whole or not at all, and the
-//! losers get a clean `409` problem, never a `500`.
+//! losers get a clean `409` problem, never a `500`. And requests without a precondition
+//! never fail for having raced each other: without `If-Match` the last write wins.
 
 use std::collections::BTreeMap;
 use std::sync::Barrier;
 use std::time::Instant;
 
 use serde_json::{json, Value};
-use tandem_tests::{Response, TestApp, TestUser};
+use tandem_tests::{Request, Response, TestApp, TestUser};
 
 use crate::enrolments::{enrol, new_parent_answers};
 use crate::programs::open_program;
+use crate::templates::book_club;
 
 /// How many requests race in the first test.
 const RACERS: usize = 50;
@@ -63,14 +65,24 @@ fn pairing(mentor: &str, mentee: &str) -> Value {
 /// Sends every `(path, body)` as a POST from a thread of its own, all released together
 /// by a barrier; answers the responses in the order given.
 fn post_all_at_once(app: &TestApp, token: &str, calls: &[(String, Value)]) -> Vec<Response> {
-    let barrier = Barrier::new(calls.len());
-    std::thread::scope(|scope| {
-        let threads: Vec<_> = calls
+    send_all_at_once(
+        calls
             .iter()
-            .map(|(path, body)| {
+            .map(|(path, body)| app.post(path).token(token).json(body))
+            .collect(),
+    )
+}
+
+/// Sends every request from a thread of its own, all released together by a barrier;
+/// answers the responses in the order given.
+fn send_all_at_once(requests: Vec<Request>) -> Vec<Response> {
+    let barrier = Barrier::new(requests.len());
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = requests
+            .into_iter()
+            .map(|request| {
                 let barrier = &barrier;
                 scope.spawn(move || {
-                    let request = app.post(path).token(token).json(body);
                     barrier.wait();
                     request.send()
                 })
@@ -369,4 +381,125 @@ fn concurrent_batches_sharing_a_mentee_publish_exactly_one() {
         .json(&pairing(&mentor, &suggestions[1].0))
         .send()
         .problem(409);
+}
+
+/// How many unconditional updates of one resource race.
+const PATCHERS: usize = 32;
+
+/// The body of the n-th of several racing updates.
+type BodyFor<'a> = &'a dyn Fn(usize) -> Value;
+
+/// The answers other than 200, as `what: status body`. None of the updates sent
+/// `If-Match`, so none may fail for having raced another (no 409, no 412).
+fn failures(what: &str, responses: &[Response]) -> Vec<String> {
+    responses
+        .iter()
+        .filter(|r| r.status != 200)
+        .map(|r| format!("{what}: {} {}", r.status, r.text))
+        .collect()
+}
+
+#[test]
+fn concurrent_profile_updates_without_if_match_all_land() {
+    let app = TestApp::spawn();
+    let ada = app.register("Ada");
+    let requests = (0..PATCHERS)
+        .map(|n| {
+            app.patch("/v1/me")
+                .token(&ada.token)
+                .json(&json!({"display_name": format!("Ada {n}")}))
+        })
+        .collect();
+
+    let failed = failures("PATCH /v1/me", &send_all_at_once(requests));
+    assert!(
+        failed.is_empty(),
+        "{} of {PATCHERS} failed: {failed:#?}",
+        failed.len()
+    );
+
+    // Each update applied over the one before: one name sent, one version per update.
+    let me = app.get("/v1/me").token(&ada.token).send();
+    assert!(
+        me.body["display_name"]
+            .as_str()
+            .is_some_and(|name| name.starts_with("Ada ")),
+        "{}",
+        me.text
+    );
+    let expected = format!("\"{}\"", PATCHERS + 1);
+    assert_eq!(me.header("etag"), Some(expected.as_str()));
+}
+
+#[test]
+fn every_patch_without_if_match_wins_instead_of_conflicting() {
+    const N: usize = PATCHERS / 2;
+    let app = TestApp::spawn();
+    let (ada, bea, group, program) = open_program(&app, json!({"matching": "admin"}));
+    let group_id = id(&group);
+    let cleo = member(&app, &group, "Cleo");
+    let dan = member(&app, &group, "Dan");
+    let mentee = enrol_mentee(&app, &bea, &program);
+    let mentor = enrol_mentor(&app, &cleo, &program, 2);
+    let paired = app
+        .post(&format!("/v1/programs/{}/pairings", program_id(&program)))
+        .token(&ada.token)
+        .json(&pairing(&mentor, &mentee))
+        .send();
+    assert_eq!(paired.status, 201, "{}", paired.text);
+    let notification = app
+        .get("/v1/me/notifications")
+        .token(&bea.token)
+        .send()
+        .str("/items/0/id");
+    let dans = enrol_mentee(&app, &dan, &program);
+    let template = app
+        .post(&format!("/v1/groups/{group_id}/templates"))
+        .token(&ada.token)
+        .json(&book_club())
+        .send();
+    assert_eq!(template.status, 201, "{}", template.text);
+
+    let group_path = format!("/v1/groups/{group_id}");
+    let member_path = format!("/v1/groups/{group_id}/members/{}", cleo.id);
+    let program_path = format!("/v1/programs/{}", program_id(&program));
+    let enrolment_path = format!("/v1/enrolments/{dans}");
+    let template_path = format!("/v1/groups/{group_id}/templates/book-club");
+    let notification_path = format!("/v1/me/notifications/{notification}");
+    let cases: [(&str, &TestUser, BodyFor<'_>); 6] = [
+        (
+            &group_path,
+            &ada,
+            &|n| json!({"name": format!("Parents {n}")}),
+        ),
+        (
+            &member_path,
+            &ada,
+            &|n| json!({"role": if n % 2 == 0 { "admin" } else { "member" }}),
+        ),
+        (
+            &program_path,
+            &ada,
+            &|n| json!({"name": format!("Program {n}")}),
+        ),
+        // Withdrawing again is no change, and no conflict either.
+        (&enrolment_path, &dan, &|_| json!({"status": "withdrawn"})),
+        (
+            &template_path,
+            &ada,
+            &|n| json!({"name": format!("Book club {n}")}),
+        ),
+        (&notification_path, &bea, &|n| json!({"read": n % 2 == 0})),
+    ];
+    let mut failed = Vec::new();
+    for (path, user, body) in cases {
+        let requests = (0..N)
+            .map(|n| app.patch(path).token(&user.token).json(&body(n)))
+            .collect();
+        failed.extend(failures(
+            &format!("PATCH {path}"),
+            &send_all_at_once(requests),
+        ));
+    }
+    assert!(failed.is_empty(), "{failed:#?}");
 }

@@ -13,5 +13,6 @@ mod notifications;
 mod openapi;
 mod pairings;
 mod programs;
+mod schema;
 mod storage;
 mod templates;

@@ -486,3 +486,147 @@ fn an_archived_program_is_read_only_for_pairings_and_enrolments() {
         .problem(409);
     pair(&app, &ada, &program, &mentor, &mentee).problem(409);
 }
+
+#[test]
+fn a_removed_member_no_longer_reads_the_groups_pairings() {
+    let app = TestApp::spawn();
+    let (ada, bea, cleo, group, program, mentor, mentee) = program_with_pair_candidates(&app);
+    let made = pair(&app, &ada, &program, &mentor, &mentee).body;
+    let pairing_path = format!("/v1/pairings/{}", id(&made));
+    assert_eq!(app.get(&pairing_path).token(&cleo.token).send().status, 200);
+    let removed = app
+        .delete(&format!("/v1/groups/{}/members/{}", id(&group), cleo.id))
+        .token(&ada.token)
+        .send();
+    assert_eq!(removed.status, 204, "{}", removed.text);
+
+    // Cleo is a non-member now: the pairing answers like one that does not exist.
+    app.get(&pairing_path)
+        .token(&cleo.token)
+        .send()
+        .problem(404);
+    app.post(&format!("{pairing_path}/end"))
+        .token(&cleo.token)
+        .json(&json!({"reason": "one more look"}))
+        .send()
+        .problem(404);
+    let listed = app.get("/v1/me/pairings").token(&cleo.token).send();
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(listed.body["items"], json!([]), "{}", listed.text);
+    assert!(!listed.text.contains("Bea"), "{}", listed.text);
+
+    // Bea, still a member, keeps reading it as ended.
+    let hers = app.get("/v1/me/pairings").token(&bea.token).send();
+    assert_eq!(hers.body["items"][0]["id"], made["id"], "{}", hers.text);
+    assert_eq!(hers.body["items"][0]["status"], "ended");
+    assert_eq!(app.get(&pairing_path).token(&bea.token).send().status, 200);
+}
+
+/// A second group with an open program and an unpaired mentor and mentee of its own.
+fn other_groups_enrolments(app: &TestApp) -> (Value, Value) {
+    let zoe = app.register("Zoe");
+    let yan = app.register("Yan");
+    let group = app.create_group(&zoe, "Elsewhere");
+    app.join(&yan, &group);
+    let program = set_status(
+        app,
+        &zoe,
+        &create_program(app, &zoe, &group, json!({"template_key": "new-parents"})),
+        "open",
+    );
+    let mentor = enrol(
+        app,
+        &zoe,
+        &program,
+        json!({"role": "mentor", "answers": new_parent_answers()}),
+    );
+    let mentee = enrol(
+        app,
+        &yan,
+        &program,
+        json!({"role": "mentee", "answers": new_parent_answers()}),
+    );
+    (mentor, mentee)
+}
+
+#[test]
+fn enrolments_of_another_group_are_answered_like_ids_that_name_none() {
+    let app = TestApp::spawn();
+    let ada = app.register("Ada");
+    let group = app.create_group(&ada, "Parents");
+    let draft = create_program(&app, &ada, &group, json!({"template_key": "new-parents"}));
+    let (foreign_mentor, foreign_mentee) = other_groups_enrolments(&app);
+    let unknown = || json!({"id": uuid::Uuid::new_v4().to_string()});
+
+    // In a draft (where any real pairing would be a 409), single and batch alike.
+    let single = |mentor: &Value, mentee: &Value| {
+        pair(&app, &ada, &draft, mentor, mentee).problem(422)["errors"].clone()
+    };
+    let batch = |mentor: &Value, mentee: &Value| {
+        app.post(&format!("/v1/programs/{}/pairings/batch", id(&draft)))
+            .token(&ada.token)
+            .json(&json!({"pairings": [
+                {"mentor_enrolment_id": id(mentor), "mentee_enrolment_id": id(mentee)},
+            ]}))
+            .send()
+            .problem(422)["errors"]
+            .clone()
+    };
+    let both_fields = json!([
+        {"field": "mentor_enrolment_id", "message": "is not an enrolment of this program"},
+        {"field": "mentee_enrolment_id", "message": "is not an enrolment of this program"},
+    ]);
+    assert_eq!(single(&foreign_mentor, &foreign_mentee), both_fields);
+    assert_eq!(single(&unknown(), &unknown()), both_fields);
+    let in_batch = json!([
+        {"field": "pairings[0].mentor_enrolment_id", "message": "is not an enrolment of this program"},
+        {"field": "pairings[0].mentee_enrolment_id", "message": "is not an enrolment of this program"},
+    ]);
+    assert_eq!(batch(&foreign_mentor, &foreign_mentee), in_batch);
+    assert_eq!(batch(&unknown(), &unknown()), in_batch);
+}
+
+#[test]
+fn listing_a_programs_pairings_reads_while_another_transaction_holds_its_lock() {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    use std::time::Duration;
+
+    let app = TestApp::spawn();
+    let (ada, _, _, _, program, mentor, mentee) = program_with_pair_candidates(&app);
+    pair(&app, &ada, &program, &mentor, &mentee);
+    // Another client holds the program's row lock (and, on SQLite, the write lock), as
+    // a long pairing transaction would. A read must not wait for it.
+    let hold = format!("UPDATE programs SET id = id WHERE id = '{}'", id(&program));
+    let holder: Box<dyn std::any::Any> = match tandem_tests::db::backend() {
+        "postgres" => {
+            let mut conn = diesel::PgConnection::establish(app.database_url())
+                .expect("connect to the test database");
+            conn.batch_execute(&format!("BEGIN; {hold};"))
+                .expect("hold the program's lock");
+            Box::new(conn)
+        }
+        _ => {
+            let mut conn = diesel::SqliteConnection::establish(app.database_url())
+                .expect("open the test database");
+            conn.batch_execute(&format!("BEGIN IMMEDIATE; {hold};"))
+                .expect("hold the write lock");
+            Box::new(conn)
+        }
+    };
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let path = format!("/v1/programs/{}/pairings", id(&program));
+    let token = ada.token.clone();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let response = app.get(&path).token(&token).send();
+            // The receiver may have given up already.
+            let _ = sender.send((response.status, response.text));
+        });
+        let answer = receiver.recv_timeout(Duration::from_secs(3));
+        // Dropping the holder ends its transaction, so a waiting request can finish.
+        drop(holder);
+        let (status, text) = answer.expect("the list answered while the lock was held");
+        assert_eq!(status, 200, "{text}");
+    });
+}
