@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{EnrolmentId, ProgramId, UserId};
 use crate::program::{Program, MAX_CAPACITY};
 use crate::question::{AnswerValue, Answers, Audience, Question, QuestionKind};
+use crate::text::{self, Lines};
 use crate::{DomainError, ValidationError};
 
 /// The side a member takes in a program.
@@ -110,6 +111,7 @@ impl Enrolment {
         now: DateTime<Utc>,
     ) -> Result<Self, DomainError> {
         program.check_enrolment_open()?;
+        let answers = normalise_answers(&program.questions, answers);
         let mut errors = validate_answers(&program.questions, role, &answers)
             .err()
             .unwrap_or_default();
@@ -246,6 +248,16 @@ pub fn validate_answers(
 
 const MAX_TEXT_ANSWER: usize = 2000;
 
+/// Free-text answers in NFC and trimmed (see [`crate::text`]); option values are slugs.
+fn normalise_answers(questions: &[Question], mut answers: Answers) -> Answers {
+    for question in questions.iter().filter(|q| q.kind == QuestionKind::Text) {
+        if let Some(AnswerValue::Text(answer)) = answers.get_mut(&question.key) {
+            *answer = text::normalise(answer, Lines::Many);
+        }
+    }
+    answers
+}
+
 fn check_answer(question: &Question, answer: &AnswerValue) -> Result<(), String> {
     let offered = |value: &str| question.options.iter().any(|o| o.value == value);
     let choices = || {
@@ -302,8 +314,11 @@ fn check_answer(question: &Question, answer: &AnswerValue) -> Result<(), String>
             }
         }
         (QuestionKind::Number, _) => Err("must be a number".into()),
-        (QuestionKind::Text, AnswerValue::Text(text)) => {
-            let chars = text.trim().chars().count();
+        (QuestionKind::Text, AnswerValue::Text(answer)) => {
+            if let Some(c) = text::hidden_char(answer, Lines::Many) {
+                return Err(text::hidden_message(c));
+            }
+            let chars = answer.trim().chars().count();
             if chars == 0 || chars > MAX_TEXT_ANSWER {
                 Err(format!("must be 1 to {MAX_TEXT_ANSWER} characters"))
             } else {
@@ -437,6 +452,27 @@ mod tests {
                 &asked_of_mentees_only
             )),
             ["answers.story"]
+        );
+    }
+
+    #[test]
+    fn text_answers_refuse_hidden_characters_and_are_normalised() {
+        let hidden = answers(&[
+            ("stage", AnswerValue::Text("a".into())),
+            ("story", AnswerValue::Text("Twins\u{202E}!".into())),
+        ]);
+        assert_eq!(
+            fields(validate_answers(
+                &questions(),
+                EnrolmentRole::Mentee,
+                &hidden
+            )),
+            ["answers.story"]
+        );
+        let given = answers(&[("story", AnswerValue::Text(" Cafe\u{0301}\r\nyes ".into()))]);
+        assert_eq!(
+            normalise_answers(&questions(), given).get("story"),
+            Some(&AnswerValue::Text("Caf\u{00E9}\nyes".into()))
         );
     }
 

@@ -13,6 +13,7 @@ pub mod pairing;
 pub mod program;
 pub mod question;
 pub mod template;
+pub mod text;
 pub mod user;
 
 pub use error::{DomainError, ValidationError};

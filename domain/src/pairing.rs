@@ -9,6 +9,7 @@ use crate::ids::{PairingId, ProgramId, UserId};
 use crate::program::{Program, ProgramStatus};
 use crate::question::{AnswerValue, Answers, Question, QuestionKind};
 use crate::template::Language;
+use crate::text::{self, Lines};
 use crate::{DomainError, ValidationError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -67,13 +68,13 @@ pub const MAX_INTRODUCTION: usize = 2000;
 pub const MAX_END_REASON: usize = 1000;
 
 /// An introduction: 1–2000 characters after trimming.
-pub fn validate_introduction(text: &str, field: &str) -> Result<String, ValidationError> {
-    let text = text.trim();
+pub fn validate_introduction(raw: &str, field: &str) -> Result<String, ValidationError> {
+    let text = text::clean(raw, field, Lines::Many)?;
     let chars = text.chars().count();
     if chars == 0 || chars > MAX_INTRODUCTION {
         return Err(ValidationError::new(field, "must be 1 to 2000 characters"));
     }
-    Ok(text.to_owned())
+    Ok(text)
 }
 
 impl Pairing {
@@ -175,7 +176,7 @@ impl Pairing {
 
     /// Ends an active pairing early, with a reason (1–1000 characters).
     pub fn end(&mut self, by: UserId, reason: &str, now: DateTime<Utc>) -> Result<(), DomainError> {
-        let reason = reason.trim();
+        let reason = text::clean(reason, "reason", Lines::Many)?;
         let chars = reason.chars().count();
         if chars == 0 || chars > MAX_END_REASON {
             return Err(ValidationError::new("reason", "must be 1 to 1000 characters").into());
@@ -186,7 +187,7 @@ impl Pairing {
         self.status = PairingStatus::Ended;
         self.ended_at = Some(now);
         self.ended_by = Some(by);
-        self.end_reason = Some(reason.to_owned());
+        self.end_reason = Some(reason);
         Ok(())
     }
 }
@@ -376,12 +377,29 @@ mod tests {
             pairing.end(mentee.user_id, "  ", now()),
             Err(DomainError::Invalid(_))
         ));
+        assert!(matches!(
+            pairing.end(mentee.user_id, "We\u{202E} moved", now()),
+            Err(DomainError::Invalid(_))
+        ));
         assert!(pairing.end(mentee.user_id, "We moved", now()).is_ok());
         assert_eq!(pairing.status, PairingStatus::Ended);
         assert!(matches!(
             pairing.end(mentee.user_id, "Again", now()),
             Err(DomainError::Conflict(_))
         ));
+    }
+
+    #[test]
+    fn introductions_keep_lines_and_refuse_hidden_characters() {
+        assert_eq!(
+            validate_introduction("Hi!\r\nMeet Bea.", "introduction"),
+            Ok("Hi!\nMeet Bea.".to_owned())
+        );
+        let error = validate_introduction("Hi\u{200B}", "pairings[2].introduction").err();
+        assert_eq!(
+            error.map(|e| e.field).as_deref(),
+            Some("pairings[2].introduction")
+        );
     }
 
     #[test]

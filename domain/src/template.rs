@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::GroupId;
 use crate::question::{Question, QuestionKind};
+use crate::text::{self, Lines};
 use crate::ValidationError;
 
 /// A language Tandem ships built-in content in.
@@ -121,6 +122,34 @@ pub fn validate_custom_key(key: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// Template content as a group's admins wrote it, made ready to store: its texts
+/// normalised (see [`crate::text`]) and every rule checked.
+pub fn prepare_content(
+    mut content: TemplateContent,
+) -> Result<TemplateContent, Vec<ValidationError>> {
+    normalise_content(&mut content);
+    validate_content(&content)?;
+    Ok(content)
+}
+
+/// NFC and trimmed texts, so that what is stored and compared is one form.
+fn normalise_content(content: &mut TemplateContent) {
+    let one = |t: &mut String| *t = text::normalise(t, Lines::One);
+    one(&mut content.name);
+    content.description = text::normalise(&content.description, Lines::Many);
+    for week in &mut content.weeks {
+        one(&mut week.title);
+        one(&mut week.goal);
+        week.prompts.iter_mut().for_each(one);
+    }
+    for question in &mut content.questions {
+        one(&mut question.text);
+        for option in &mut question.options {
+            one(&mut option.label);
+        }
+    }
+}
+
 /// Checks template content against every rule and reports every broken one, each at
 /// its field path (`questions[2].options`, `weeks[0].prompts[1]`).
 pub fn validate_content(content: &TemplateContent) -> Result<(), Vec<ValidationError>> {
@@ -129,7 +158,7 @@ pub fn validate_content(content: &TemplateContent) -> Result<(), Vec<ValidationE
         errors.add("key", "must be 2 to 60 lowercase letters, digits or '-'");
     }
     errors.text("name", &content.name, 1, limits::NAME_CHARS);
-    errors.text(
+    errors.lines(
         "description",
         &content.description,
         0,
@@ -325,8 +354,20 @@ impl Errors {
         self.0.push(ValidationError::new(field, message));
     }
 
-    /// A text of `min..=max` characters; blank counts as empty.
+    /// A one-line text of `min..=max` characters; blank counts as empty.
     fn text(&mut self, field: &str, text: &str, min: usize, max: usize) {
+        self.checked(field, text, Lines::One, min, max);
+    }
+
+    /// Like [`Errors::text`], but `\n` is allowed.
+    fn lines(&mut self, field: &str, text: &str, min: usize, max: usize) {
+        self.checked(field, text, Lines::Many, min, max);
+    }
+
+    fn checked(&mut self, field: &str, text: &str, lines: Lines, min: usize, max: usize) {
+        if let Some(c) = text::hidden_char(text, lines) {
+            return self.add(field, text::hidden_message(c));
+        }
         let chars = text.chars().count();
         let blank = text.trim().is_empty();
         if (min > 0 && blank) || chars > max {
@@ -593,6 +634,39 @@ mod tests {
         content.questions[0].match_weight = 10;
         content.questions[1].text = "t".repeat(500);
         assert_eq!(fields(&content), Vec::<String>::new());
+    }
+
+    #[test]
+    fn texts_refuse_hidden_characters_and_only_the_description_has_lines() {
+        let mut content = valid();
+        content.name = "Book\u{202E}club".into();
+        content.description = "Read\ntogether".into();
+        content.weeks[0].title = "Week\none".into();
+        content.weeks[1].prompts[0] = "Why\u{200B}?".into();
+        content.questions[0].text = "Which\u{0007}".into();
+        content.questions[0].options[1].label = "\u{FEFF}B".into();
+        assert_eq!(
+            fields(&content),
+            [
+                "name",
+                "weeks[0].title",
+                "weeks[1].prompts[0]",
+                "questions[0].text",
+                "questions[0].options[1].label"
+            ]
+        );
+    }
+
+    #[test]
+    fn prepared_content_is_normalised() {
+        let mut content = valid();
+        content.name = "  Caffe\u{0300} letterario ".into();
+        content.description = "One\r\nTwo ".into();
+        content.weeks[0].prompts[0] = " Perche\u{0301}? ".into();
+        let prepared = prepare_content(content).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(prepared.name, "Caff\u{00E8} letterario");
+        assert_eq!(prepared.description, "One\nTwo");
+        assert_eq!(prepared.weeks[0].prompts[0], "Perch\u{00E9}?");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use tandem_domain::catalogue;
 use tandem_domain::ids::{CustomTemplateId, GroupId};
 use tandem_domain::question::Question;
 use tandem_domain::template::{
-    validate_content, validate_custom_key, CustomTemplate, GuideWeek, Language, TemplateContent,
+    prepare_content, validate_custom_key, CustomTemplate, GuideWeek, Language, TemplateContent,
 };
 use tandem_persistence::{custom_templates, Page};
 use utoipa::{IntoParams, ToSchema};
@@ -280,19 +280,23 @@ pub async fn create_custom_template(
         questions: body.questions,
         weeks: body.weeks,
     };
+    let key = content.key.clone();
     let now = state.now();
     let template = state
         .write(move |conn| {
             manager_of(conn, group_id, caller.0)?;
-            let mut errors = validate_content(&content).err().unwrap_or_default();
+            let mut errors = Vec::new();
+            let content = prepare_content(content)
+                .map_err(|e| errors = e)
+                .ok();
             if !errors.iter().any(|e| e.field == "key") {
-                if let Err(error) = validate_custom_key(&content.key) {
+                if let Err(error) = validate_custom_key(&key) {
                     errors.insert(0, error);
                 }
             }
-            if !errors.is_empty() {
+            let Some(content) = content.filter(|_| errors.is_empty()) else {
                 return Err(invalid(errors));
-            }
+            };
             if custom_templates::find(conn, group_id, &content.key)?.is_some() {
                 return Err(ApiError::Conflict(format!(
                     "the group already has a template with key {:?}",
@@ -444,7 +448,7 @@ pub async fn update_custom_template(
             if let Some(weeks) = changes.weeks {
                 content.weeks = weeks;
             }
-            validate_content(content).map_err(invalid)?;
+            template.content = prepare_content(template.content).map_err(invalid)?;
             // Written only if no other change landed since it was read.
             custom_templates::update(conn, &template, now)?.ok_or_else(|| {
                 ApiError::PreconditionFailed(

@@ -12,3 +12,4 @@ mod openapi;
 mod pairings;
 mod programs;
 mod templates;
+mod user_text;
