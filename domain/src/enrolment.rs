@@ -155,6 +155,20 @@ impl Enrolment {
         })
     }
 
+    /// Enrolling again in the same role: a withdrawn enrolment reopens with the new
+    /// enrolment's answers, capacity and starting status (so ids and history stay one);
+    /// any other is already there.
+    pub fn reopen(&mut self, fresh: Enrolment, now: DateTime<Utc>) -> Result<(), DomainError> {
+        if self.status != EnrolmentStatus::Withdrawn {
+            return Err(already_enrolled(self.role));
+        }
+        self.status = fresh.status;
+        self.capacity = fresh.capacity;
+        self.answers = fresh.answers;
+        self.updated_at = now;
+        Ok(())
+    }
+
     /// An admin approves (→ active) or declines a pending enrolment.
     pub fn decide(&mut self, approve: bool, now: DateTime<Utc>) -> Result<(), DomainError> {
         if self.status != EnrolmentStatus::Pending {
@@ -199,6 +213,14 @@ impl Enrolment {
             0
         }
     }
+}
+
+/// One enrolment per member, program and role.
+pub fn already_enrolled(role: EnrolmentRole) -> DomainError {
+    DomainError::Conflict(match role {
+        EnrolmentRole::Mentor => "you are already enrolled in this program as a mentor",
+        EnrolmentRole::Mentee => "you are already enrolled in this program as a mentee",
+    })
 }
 
 /// Checks answers against the questions asked of `role`: no unknown or unasked key,
@@ -474,6 +496,54 @@ mod tests {
             normalise_answers(&questions(), given).get("story"),
             Some(&AnswerValue::Text("Caf\u{00E9}\nyes".into()))
         );
+    }
+
+    fn enrolment(status: EnrolmentStatus, capacity: u8) -> Enrolment {
+        let at = DateTime::from_timestamp(1_764_000_000, 0).unwrap_or_default();
+        Enrolment {
+            id: EnrolmentId::new_v7(at),
+            program_id: ProgramId::new_v7(at),
+            user_id: UserId::new_v7(at),
+            role: EnrolmentRole::Mentor,
+            status,
+            capacity,
+            active_pairings: 0,
+            answers: Answers::new(),
+            version: 3,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn only_a_withdrawn_enrolment_reopens() {
+        let later = DateTime::from_timestamp(1_764_100_000, 0).unwrap_or_default();
+        let mut fresh = enrolment(EnrolmentStatus::Pending, 4);
+        fresh.answers = answers(&[("years", AnswerValue::Number(3.0))]);
+
+        let mut withdrawn = enrolment(EnrolmentStatus::Withdrawn, 1);
+        let id = withdrawn.id;
+        assert_eq!(withdrawn.reopen(fresh.clone(), later), Ok(()));
+        assert_eq!(withdrawn.id, id, "the same enrolment");
+        assert_eq!(withdrawn.status, EnrolmentStatus::Pending);
+        assert_eq!(withdrawn.capacity, 4);
+        assert_eq!(withdrawn.answers, fresh.answers);
+        assert_eq!(withdrawn.updated_at, later);
+
+        for status in [
+            EnrolmentStatus::Pending,
+            EnrolmentStatus::Active,
+            EnrolmentStatus::Declined,
+        ] {
+            let mut existing = enrolment(status, 1);
+            let before = existing.clone();
+            assert_eq!(
+                existing.reopen(fresh.clone(), later),
+                Err(already_enrolled(EnrolmentRole::Mentor)),
+                "{status:?}"
+            );
+            assert_eq!(existing, before);
+        }
     }
 
     #[test]

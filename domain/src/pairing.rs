@@ -77,6 +77,12 @@ pub fn validate_introduction(raw: &str, field: &str) -> Result<String, Validatio
     Ok(text)
 }
 
+/// Nobody is paired with themselves: a member enrolled on both sides of a program is
+/// never their own mentor. Making a pairing, auto matching and suggestions all ask here.
+pub fn could_pair(mentor: &Enrolment, mentee: &Enrolment) -> bool {
+    mentor.user_id != mentee.user_id
+}
+
 impl Pairing {
     /// Pairs a mentee with a mentor of the same program. The caller holds both
     /// enrolments as they are inside the transaction that stores the pairing; the
@@ -118,7 +124,7 @@ impl Pairing {
                 "is a mentor's enrolment",
             ));
         }
-        if errors.is_empty() && mentor.user_id == mentee.user_id {
+        if errors.is_empty() && !could_pair(mentor, mentee) {
             errors.push(ValidationError::new(
                 "mentee_enrolment_id",
                 "cannot be paired with their own mentor enrolment",
@@ -365,6 +371,21 @@ mod tests {
             pair(&other, &mentor, &mentee),
             Err(DomainError::Conflict(_))
         ));
+    }
+
+    #[test]
+    fn nobody_is_their_own_mentor() {
+        let program = open_program();
+        let mentor = enrolment(&program, EnrolmentRole::Mentor, 1);
+        let mut mentee = enrolment(&program, EnrolmentRole::Mentee, 1);
+        assert!(could_pair(&mentor, &mentee));
+        mentee.user_id = mentor.user_id;
+        assert!(!could_pair(&mentor, &mentee));
+        let error = pair(&program, &mentor, &mentee).err();
+        assert!(
+            matches!(&error, Some(DomainError::Invalid(e)) if e[0].field == "mentee_enrolment_id"),
+            "{error:?}"
+        );
     }
 
     #[test]

@@ -76,6 +76,77 @@ pub struct CustomTemplate {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Changes to a custom template's content; `None` keeps the current value. The key
+/// never changes: programs and other templates name it.
+#[derive(Debug, Clone, Default)]
+pub struct ContentChange {
+    pub language: Option<Language>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub duration_weeks: Option<u16>,
+    pub cadence_days: Option<u16>,
+    pub questions: Option<Vec<Question>>,
+    pub weeks: Option<Vec<GuideWeek>>,
+}
+
+impl CustomTemplate {
+    /// A group's new custom template: content prepared (see [`prepare_content`]) and a
+    /// key that no built-in template uses. Every broken rule is reported.
+    pub fn new(
+        group_id: GroupId,
+        content: TemplateContent,
+        now: DateTime<Utc>,
+    ) -> Result<Self, Vec<ValidationError>> {
+        let key_error = validate_custom_key(&content.key).err();
+        let content = match prepare_content(content) {
+            Ok(content) if key_error.is_none() => content,
+            Ok(_) => return Err(key_error.into_iter().collect()),
+            Err(mut errors) => {
+                // A malformed key is reported once, first.
+                if let Some(error) = key_error.filter(|_| !errors.iter().any(|e| e.field == "key"))
+                {
+                    errors.insert(0, error);
+                }
+                return Err(errors);
+            }
+        };
+        Ok(Self {
+            group_id,
+            content,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    /// Applies an admin's patch. The result must be valid as a whole (a new guide and a
+    /// duration that matches it may come in one patch); on error nothing changes.
+    pub fn apply(
+        &mut self,
+        change: ContentChange,
+        now: DateTime<Utc>,
+    ) -> Result<(), Vec<ValidationError>> {
+        let current = &self.content;
+        let content = TemplateContent {
+            key: current.key.clone(),
+            language: change.language.unwrap_or(current.language),
+            name: change.name.unwrap_or_else(|| current.name.clone()),
+            description: change
+                .description
+                .unwrap_or_else(|| current.description.clone()),
+            duration_weeks: change.duration_weeks.unwrap_or(current.duration_weeks),
+            cadence_days: change.cadence_days.unwrap_or(current.cadence_days),
+            questions: change
+                .questions
+                .unwrap_or_else(|| current.questions.clone()),
+            weeks: change.weeks.unwrap_or_else(|| current.weeks.clone()),
+        };
+        self.content = prepare_content(content)?;
+        self.updated_at = now;
+        Ok(())
+    }
+}
+
 /// The limits template content is held to.
 pub mod limits {
     pub const KEY_CHARS: (usize, usize) = (2, 60);
@@ -698,6 +769,68 @@ mod tests {
             let error = validate_custom_key(key).err();
             assert_eq!(error.map(|e| e.field).as_deref(), Some("key"));
         }
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_764_000_000, 0).unwrap_or_default()
+    }
+
+    fn custom() -> CustomTemplate {
+        CustomTemplate::new(GroupId::new_v7(now()), valid(), now())
+            .unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    #[test]
+    fn a_custom_template_needs_a_key_of_its_own_and_valid_content() {
+        assert_eq!(custom().content, valid());
+        let mut content = valid();
+        content.key = "new-parents".into();
+        let errors = CustomTemplate::new(GroupId::new_v7(now()), content.clone(), now()).err();
+        let fields: Vec<String> = errors
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["key"]);
+        content.key = "Bad Key".into();
+        content.name = String::new();
+        let errors = CustomTemplate::new(GroupId::new_v7(now()), content, now()).err();
+        let fields: Vec<String> = errors
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["key", "name"]);
+    }
+
+    #[test]
+    fn a_patch_changes_only_what_it_names_and_keeps_the_whole_valid() {
+        let mut template = custom();
+        let later = now() + chrono::Duration::hours(1);
+        let change = ContentChange {
+            name: Some(" Book club, again ".into()),
+            weeks: Some(vec![week(1), week(2), week(3)]),
+            duration_weeks: Some(3),
+            ..ContentChange::default()
+        };
+        assert_eq!(template.apply(change, later), Ok(()));
+        assert_eq!(template.content.name, "Book club, again");
+        assert_eq!(template.content.weeks.len(), 3);
+        assert_eq!(template.content.questions, valid().questions);
+        assert_eq!(template.content.key, "book-club");
+        assert_eq!(template.updated_at, later);
+
+        // Fewer weeks without the matching duration: refused, and nothing changes.
+        let before = template.clone();
+        let change = ContentChange {
+            weeks: Some(vec![week(1)]),
+            cadence_days: Some(0),
+            ..ContentChange::default()
+        };
+        let errors = template.apply(change, later).err().unwrap_or_default();
+        let fields: Vec<String> = errors.into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["cadence_days", "duration_weeks"]);
+        assert_eq!(template, before);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use tandem_domain::enrolment::{Enrolment, EnrolmentRole};
 use tandem_domain::ids::{ProgramId, UserId};
 use tandem_domain::matching::{assign, suggestions, total_score, MatchModel, Profile, ScoreMatrix};
+use tandem_domain::pairing::could_pair;
 use tandem_persistence::{enrolments, users, DbConn};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -122,17 +123,14 @@ fn pool(conn: &mut DbConn, program: &tandem_domain::program::Program) -> Result<
     let mentors = enrolments::available(conn, program.id, EnrolmentRole::Mentor)?;
     let mentee_profiles: Vec<Profile> = mentees.iter().map(|e| model.profile(&e.answers)).collect();
     let mentor_profiles: Vec<Profile> = mentors.iter().map(|e| model.profile(&e.answers)).collect();
-    // Someone enrolled on both sides is never suggested to themselves: score 0 is
-    // below every minimum score we accept.
+    // Pairs the rules forbid (someone enrolled on both sides) are never suggested:
+    // score 0 is below every minimum score we accept.
     let mut cells = model.score_rows(&mentee_profiles, &mentor_profiles);
-    let mentor_of_user: std::collections::HashMap<UserId, usize> = mentors
-        .iter()
-        .enumerate()
-        .map(|(j, e)| (e.user_id, j))
-        .collect();
-    for (i, mentee) in mentees.iter().enumerate() {
-        if let Some(&j) = mentor_of_user.get(&mentee.user_id) {
-            cells[i * mentors.len() + j] = 0;
+    for (row, mentee) in cells.chunks_mut(mentors.len().max(1)).zip(&mentees) {
+        for (cell, mentor) in row.iter_mut().zip(&mentors) {
+            if !could_pair(mentor, mentee) {
+                *cell = 0;
+            }
         }
     }
     let scores = ScoreMatrix::new(mentees.len(), mentors.len(), cells)

@@ -9,7 +9,7 @@ use tandem_domain::pairing::Pairing;
 use tandem_domain::program::Program;
 use tandem_persistence::{notifications, DbConn};
 
-use crate::error::ApiError;
+use crate::workflows::WorkflowError;
 
 pub const MATCHED: &str = "matched";
 pub const PAIRING_ENDED: &str = "pairing_ended";
@@ -24,7 +24,7 @@ pub fn matched(
     mentor_name: &str,
     mentee_name: &str,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), WorkflowError> {
     for (user, role, partner) in [
         (pairing.mentor.user_id, "mentor", mentee_name),
         (pairing.mentee.user_id, "mentee", mentor_name),
@@ -53,7 +53,7 @@ pub fn pairing_ended(
     pairing: &Pairing,
     ended_by: UserId,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), WorkflowError> {
     for user in [pairing.mentor.user_id, pairing.mentee.user_id] {
         if user == ended_by {
             continue;
@@ -81,7 +81,7 @@ pub fn enrolment_decided(
     program: &Program,
     enrolment: &Enrolment,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), WorkflowError> {
     let kind = match enrolment.status {
         EnrolmentStatus::Active => ENROLMENT_APPROVED,
         EnrolmentStatus::Declined => ENROLMENT_DECLINED,

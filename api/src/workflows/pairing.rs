@@ -4,12 +4,12 @@ use chrono::{DateTime, Utc};
 use tandem_domain::enrolment::{Enrolment, EnrolmentRole};
 use tandem_domain::ids::{EnrolmentId, PairingId};
 use tandem_domain::matching::MatchModel;
-use tandem_domain::pairing::{default_introduction, shared_answers, Pairing};
+use tandem_domain::pairing::{could_pair, default_introduction, shared_answers, Pairing};
 use tandem_domain::program::{MatchingMode, Program};
+use tandem_domain::ValidationError;
 use tandem_persistence::{enrolments, pairings, users, DbConn, StoreError};
 
-use crate::error::{ApiError, FieldError};
-use crate::workflows::notify;
+use crate::workflows::{notify, WorkflowError};
 
 /// One pairing to make.
 pub struct PairingRequest {
@@ -27,10 +27,13 @@ pub fn make(
     program: &Program,
     request: &PairingRequest,
     now: DateTime<Utc>,
-) -> Result<Pairing, ApiError> {
+) -> Result<Pairing, WorkflowError> {
     let load = |conn: &mut DbConn, id: EnrolmentId, field: &str| {
         enrolments::find(conn, id).map_err(|e| match e {
-            StoreError::NotFound => ApiError::invalid(field, "is not an enrolment of this program"),
+            StoreError::NotFound => WorkflowError::from(ValidationError::new(
+                field,
+                "is not an enrolment of this program",
+            )),
             other => other.into(),
         })
     };
@@ -62,7 +65,7 @@ pub fn make(
         now,
     )?;
     pairings::insert(conn, &pairing).map_err(|e| match e {
-        StoreError::Constraint(_) => ApiError::Conflict(
+        StoreError::Constraint(_) => WorkflowError::Conflict(
             "the mentee was paired meanwhile, or the mentor's places were taken; fetch the enrolments again".into(),
         ),
         other => other.into(),
@@ -88,7 +91,7 @@ pub fn auto_match(
     program: &Program,
     enrolment: &Enrolment,
     now: DateTime<Utc>,
-) -> Result<Vec<Pairing>, ApiError> {
+) -> Result<Vec<Pairing>, WorkflowError> {
     if program.settings.matching != MatchingMode::Auto || enrolment.free_capacity() == 0 {
         return Ok(Vec::new());
     }
@@ -101,7 +104,10 @@ pub fn auto_match(
     let threshold = program.settings.auto_match_threshold;
     let mut candidates: Vec<(u8, Enrolment)> = enrolments::available(conn, program.id, other_role)?
         .into_iter()
-        .filter(|c| c.user_id != enrolment.user_id)
+        .filter(|c| match enrolment.role {
+            EnrolmentRole::Mentee => could_pair(c, enrolment),
+            EnrolmentRole::Mentor => could_pair(enrolment, c),
+        })
         .map(|c| {
             let theirs = model.profile(&c.answers);
             let score = match enrolment.role {
@@ -137,27 +143,10 @@ pub fn auto_match(
                 made.push(pairing);
                 wanted -= 1;
             }
-            Err(ApiError::Conflict(_)) => continue,
+            // Taken meanwhile, full, or no longer active: try the next one.
+            Err(WorkflowError::Conflict(_)) => continue,
             Err(other) => return Err(other),
         }
     }
     Ok(made)
-}
-
-/// Prefixes the fields of a validation error (and the detail of a conflict) with the
-/// position of the item in a batch, so the client knows which one failed.
-pub fn within_item(error: ApiError, prefix: &str) -> ApiError {
-    match error {
-        ApiError::Validation(errors) => ApiError::Validation(
-            errors
-                .into_iter()
-                .map(|e| FieldError {
-                    field: format!("{prefix}.{}", e.field),
-                    message: e.message,
-                })
-                .collect(),
-        ),
-        ApiError::Conflict(detail) => ApiError::Conflict(format!("{prefix}: {detail}")),
-        other => other,
-    }
 }
