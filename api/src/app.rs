@@ -65,6 +65,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(enrolments::update_enrolment)
                 .service(enrolments::withdraw_enrolment)
                 .service(matching::get_match_suggestions)
+                .service(matching::get_match_assignment)
                 .service(pairings::create_pairing)
                 .service(pairings::publish_pairings)
                 .service(pairings::list_program_pairings)

@@ -88,3 +88,39 @@ fn collect_refs(value: &serde_json::Value, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+#[test]
+fn suggestions_and_the_assignment_answer_one_schema_each() {
+    let spec: serde_json::Value = serde_json::from_str(COMMITTED).expect("spec is JSON");
+    for (path, id, schema) in [
+        (
+            "/v1/programs/{program_id}/match-suggestions",
+            "get_match_suggestions",
+            "RankedSuggestions",
+        ),
+        (
+            "/v1/programs/{program_id}/match-suggestions/assignment",
+            "get_match_assignment",
+            "MatchAssignment",
+        ),
+    ] {
+        let op = &spec["paths"][path]["get"];
+        assert_eq!(op["operationId"], id, "{path}");
+        let answer = &op["responses"]["200"]["content"]["application/json"]["schema"];
+        assert_eq!(
+            answer["$ref"],
+            format!("#/components/schemas/{schema}"),
+            "{id} answers one named schema"
+        );
+        let declared = &spec["components"]["schemas"][schema];
+        assert!(declared["properties"].is_object(), "{schema}: {declared}");
+        assert!(
+            declared.get("oneOf").is_none() && declared.get("anyOf").is_none(),
+            "{schema} is not a union"
+        );
+    }
+    let params = spec["paths"]["/v1/programs/{program_id}/match-suggestions"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters");
+    assert!(params.iter().all(|p| p["name"] != "mode"), "mode is gone");
+}
