@@ -9,6 +9,7 @@ pub mod error;
 pub mod group;
 pub mod ids;
 pub mod matching;
+pub mod notification;
 pub mod pairing;
 pub mod program;
 pub mod question;
