@@ -218,6 +218,20 @@ impl From<DomainError> for ApiError {
     }
 }
 
+impl From<crate::workflows::WorkflowError> for ApiError {
+    fn from(error: crate::workflows::WorkflowError) -> Self {
+        use crate::workflows::WorkflowError;
+        match error {
+            WorkflowError::Invalid(errors) => {
+                ApiError::Validation(errors.into_iter().map(FieldError::from).collect())
+            }
+            WorkflowError::Forbidden(why) => ApiError::Forbidden(why),
+            WorkflowError::Conflict(why) => ApiError::Conflict(why),
+            WorkflowError::Store(error) => error.into(),
+        }
+    }
+}
+
 impl From<ValidationError> for ApiError {
     fn from(error: ValidationError) -> Self {
         ApiError::Validation(vec![error.into()])

@@ -6,7 +6,6 @@ use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
 use crate::error::{FieldError, Problem};
-use crate::routes::matching::SuggestionMode;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,7 +18,7 @@ Errors are `application/problem+json` (RFC 9457). Lists take `?limit=` and `?cur
         license(name = "MIT", identifier = "MIT"),
     ),
     servers((url = "/", description = "This server")),
-    components(schemas(Problem, FieldError, SuggestionMode)),
+    components(schemas(Problem, FieldError)),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Accounts and tokens"),

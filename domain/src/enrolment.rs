@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{EnrolmentId, ProgramId, UserId};
 use crate::program::{Program, MAX_CAPACITY};
 use crate::question::{AnswerValue, Answers, Audience, Question, QuestionKind};
+use crate::text::{self, Lines};
 use crate::{DomainError, ValidationError};
 
 /// The side a member takes in a program.
@@ -110,6 +111,7 @@ impl Enrolment {
         now: DateTime<Utc>,
     ) -> Result<Self, DomainError> {
         program.check_enrolment_open()?;
+        let answers = normalise_answers(&program.questions, answers);
         let mut errors = validate_answers(&program.questions, role, &answers)
             .err()
             .unwrap_or_default();
@@ -151,6 +153,20 @@ impl Enrolment {
             created_at: now,
             updated_at: now,
         })
+    }
+
+    /// Enrolling again in the same role: a withdrawn enrolment reopens with the new
+    /// enrolment's answers, capacity and starting status (so ids and history stay one);
+    /// any other is already there.
+    pub fn reopen(&mut self, fresh: Enrolment, now: DateTime<Utc>) -> Result<(), DomainError> {
+        if self.status != EnrolmentStatus::Withdrawn {
+            return Err(already_enrolled(self.role));
+        }
+        self.status = fresh.status;
+        self.capacity = fresh.capacity;
+        self.answers = fresh.answers;
+        self.updated_at = now;
+        Ok(())
     }
 
     /// An admin approves (→ active) or declines a pending enrolment.
@@ -199,6 +215,14 @@ impl Enrolment {
     }
 }
 
+/// One enrolment per member, program and role.
+pub fn already_enrolled(role: EnrolmentRole) -> DomainError {
+    DomainError::Conflict(match role {
+        EnrolmentRole::Mentor => "you are already enrolled in this program as a mentor",
+        EnrolmentRole::Mentee => "you are already enrolled in this program as a mentee",
+    })
+}
+
 /// Checks answers against the questions asked of `role`: no unknown or unasked key,
 /// each answer of its question's kind (an offered option, a number in bounds, text of
 /// reasonable length), and every required question answered. Every problem is reported,
@@ -245,6 +269,16 @@ pub fn validate_answers(
 }
 
 const MAX_TEXT_ANSWER: usize = 2000;
+
+/// Free-text answers in NFC and trimmed (see [`crate::text`]); option values are slugs.
+fn normalise_answers(questions: &[Question], mut answers: Answers) -> Answers {
+    for question in questions.iter().filter(|q| q.kind == QuestionKind::Text) {
+        if let Some(AnswerValue::Text(answer)) = answers.get_mut(&question.key) {
+            *answer = text::normalise(answer, Lines::Many);
+        }
+    }
+    answers
+}
 
 fn check_answer(question: &Question, answer: &AnswerValue) -> Result<(), String> {
     let offered = |value: &str| question.options.iter().any(|o| o.value == value);
@@ -302,8 +336,11 @@ fn check_answer(question: &Question, answer: &AnswerValue) -> Result<(), String>
             }
         }
         (QuestionKind::Number, _) => Err("must be a number".into()),
-        (QuestionKind::Text, AnswerValue::Text(text)) => {
-            let chars = text.trim().chars().count();
+        (QuestionKind::Text, AnswerValue::Text(answer)) => {
+            if let Some(c) = text::hidden_char(answer, Lines::Many) {
+                return Err(text::hidden_message(c));
+            }
+            let chars = answer.trim().chars().count();
             if chars == 0 || chars > MAX_TEXT_ANSWER {
                 Err(format!("must be 1 to {MAX_TEXT_ANSWER} characters"))
             } else {
@@ -438,6 +475,75 @@ mod tests {
             )),
             ["answers.story"]
         );
+    }
+
+    #[test]
+    fn text_answers_refuse_hidden_characters_and_are_normalised() {
+        let hidden = answers(&[
+            ("stage", AnswerValue::Text("a".into())),
+            ("story", AnswerValue::Text("Twins\u{202E}!".into())),
+        ]);
+        assert_eq!(
+            fields(validate_answers(
+                &questions(),
+                EnrolmentRole::Mentee,
+                &hidden
+            )),
+            ["answers.story"]
+        );
+        let given = answers(&[("story", AnswerValue::Text(" Cafe\u{0301}\r\nyes ".into()))]);
+        assert_eq!(
+            normalise_answers(&questions(), given).get("story"),
+            Some(&AnswerValue::Text("Caf\u{00E9}\nyes".into()))
+        );
+    }
+
+    fn enrolment(status: EnrolmentStatus, capacity: u8) -> Enrolment {
+        let at = DateTime::from_timestamp(1_764_000_000, 0).unwrap_or_default();
+        Enrolment {
+            id: EnrolmentId::new_v7(at),
+            program_id: ProgramId::new_v7(at),
+            user_id: UserId::new_v7(at),
+            role: EnrolmentRole::Mentor,
+            status,
+            capacity,
+            active_pairings: 0,
+            answers: Answers::new(),
+            version: 3,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn only_a_withdrawn_enrolment_reopens() {
+        let later = DateTime::from_timestamp(1_764_100_000, 0).unwrap_or_default();
+        let mut fresh = enrolment(EnrolmentStatus::Pending, 4);
+        fresh.answers = answers(&[("years", AnswerValue::Number(3.0))]);
+
+        let mut withdrawn = enrolment(EnrolmentStatus::Withdrawn, 1);
+        let id = withdrawn.id;
+        assert_eq!(withdrawn.reopen(fresh.clone(), later), Ok(()));
+        assert_eq!(withdrawn.id, id, "the same enrolment");
+        assert_eq!(withdrawn.status, EnrolmentStatus::Pending);
+        assert_eq!(withdrawn.capacity, 4);
+        assert_eq!(withdrawn.answers, fresh.answers);
+        assert_eq!(withdrawn.updated_at, later);
+
+        for status in [
+            EnrolmentStatus::Pending,
+            EnrolmentStatus::Active,
+            EnrolmentStatus::Declined,
+        ] {
+            let mut existing = enrolment(status, 1);
+            let before = existing.clone();
+            assert_eq!(
+                existing.reopen(fresh.clone(), later),
+                Err(already_enrolled(EnrolmentRole::Mentor)),
+                "{status:?}"
+            );
+            assert_eq!(existing, before);
+        }
     }
 
     #[test]

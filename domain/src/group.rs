@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{GroupId, MembershipId, UserId};
+use crate::text::{self, Lines};
 use crate::{DomainError, ValidationError};
 
 /// A community group.
@@ -65,24 +66,24 @@ impl Role {
 
 /// A group's name: 1–120 characters.
 pub fn validate_group_name(name: &str) -> Result<String, ValidationError> {
-    let name = name.trim();
+    let name = text::clean(name, "name", Lines::One)?;
     let chars = name.chars().count();
     if chars == 0 || chars > 120 {
         return Err(ValidationError::new("name", "must be 1 to 120 characters"));
     }
-    Ok(name.to_owned())
+    Ok(name)
 }
 
-/// A group's description: at most 2000 characters.
+/// A group's description: at most 2000 characters, several lines allowed.
 pub fn validate_group_description(description: &str) -> Result<String, ValidationError> {
-    let description = description.trim();
+    let description = text::clean(description, "description", Lines::Many)?;
     if description.chars().count() > 2000 {
         return Err(ValidationError::new(
             "description",
             "must be at most 2000 characters",
         ));
     }
-    Ok(description.to_owned())
+    Ok(description)
 }
 
 /// Can `actor` (with `actor_role`) give `target` (now `target_role`) the role `new_role`?
@@ -143,6 +144,24 @@ pub fn check_removal(
 mod tests {
     use super::*;
     use Role::*;
+
+    #[test]
+    fn group_texts_refuse_hidden_characters_and_keep_lines() {
+        assert_eq!(
+            validate_group_name("Mamme\u{202E}").err().map(|e| e.field),
+            Some("name".to_owned())
+        );
+        assert_eq!(
+            validate_group_description("a\u{200B}")
+                .err()
+                .map(|e| e.field),
+            Some("description".to_owned())
+        );
+        assert_eq!(
+            validate_group_description("Line one\r\nLine two"),
+            Ok("Line one\nLine two".to_owned())
+        );
+    }
 
     #[test]
     fn members_cannot_change_roles() {

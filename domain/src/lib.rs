@@ -9,10 +9,12 @@ pub mod error;
 pub mod group;
 pub mod ids;
 pub mod matching;
+pub mod notification;
 pub mod pairing;
 pub mod program;
 pub mod question;
 pub mod template;
+pub mod text;
 pub mod user;
 
 pub use error::{DomainError, ValidationError};

@@ -9,6 +9,7 @@ use crate::ids::{PairingId, ProgramId, UserId};
 use crate::program::{Program, ProgramStatus};
 use crate::question::{AnswerValue, Answers, Question, QuestionKind};
 use crate::template::Language;
+use crate::text::{self, Lines};
 use crate::{DomainError, ValidationError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -67,13 +68,19 @@ pub const MAX_INTRODUCTION: usize = 2000;
 pub const MAX_END_REASON: usize = 1000;
 
 /// An introduction: 1–2000 characters after trimming.
-pub fn validate_introduction(text: &str, field: &str) -> Result<String, ValidationError> {
-    let text = text.trim();
+pub fn validate_introduction(raw: &str, field: &str) -> Result<String, ValidationError> {
+    let text = text::clean(raw, field, Lines::Many)?;
     let chars = text.chars().count();
     if chars == 0 || chars > MAX_INTRODUCTION {
         return Err(ValidationError::new(field, "must be 1 to 2000 characters"));
     }
-    Ok(text.to_owned())
+    Ok(text)
+}
+
+/// Nobody is paired with themselves: a member enrolled on both sides of a program is
+/// never their own mentor. Making a pairing, auto matching and suggestions all ask here.
+pub fn could_pair(mentor: &Enrolment, mentee: &Enrolment) -> bool {
+    mentor.user_id != mentee.user_id
 }
 
 impl Pairing {
@@ -117,7 +124,7 @@ impl Pairing {
                 "is a mentor's enrolment",
             ));
         }
-        if errors.is_empty() && mentor.user_id == mentee.user_id {
+        if errors.is_empty() && !could_pair(mentor, mentee) {
             errors.push(ValidationError::new(
                 "mentee_enrolment_id",
                 "cannot be paired with their own mentor enrolment",
@@ -175,7 +182,7 @@ impl Pairing {
 
     /// Ends an active pairing early, with a reason (1–1000 characters).
     pub fn end(&mut self, by: UserId, reason: &str, now: DateTime<Utc>) -> Result<(), DomainError> {
-        let reason = reason.trim();
+        let reason = text::clean(reason, "reason", Lines::Many)?;
         let chars = reason.chars().count();
         if chars == 0 || chars > MAX_END_REASON {
             return Err(ValidationError::new("reason", "must be 1 to 1000 characters").into());
@@ -186,7 +193,7 @@ impl Pairing {
         self.status = PairingStatus::Ended;
         self.ended_at = Some(now);
         self.ended_by = Some(by);
-        self.end_reason = Some(reason.to_owned());
+        self.end_reason = Some(reason);
         Ok(())
     }
 }
@@ -367,6 +374,21 @@ mod tests {
     }
 
     #[test]
+    fn nobody_is_their_own_mentor() {
+        let program = open_program();
+        let mentor = enrolment(&program, EnrolmentRole::Mentor, 1);
+        let mut mentee = enrolment(&program, EnrolmentRole::Mentee, 1);
+        assert!(could_pair(&mentor, &mentee));
+        mentee.user_id = mentor.user_id;
+        assert!(!could_pair(&mentor, &mentee));
+        let error = pair(&program, &mentor, &mentee).err();
+        assert!(
+            matches!(&error, Some(DomainError::Invalid(e)) if e[0].field == "mentee_enrolment_id"),
+            "{error:?}"
+        );
+    }
+
+    #[test]
     fn ending_needs_a_reason_and_an_active_pairing() {
         let program = open_program();
         let mentor = enrolment(&program, EnrolmentRole::Mentor, 1);
@@ -376,12 +398,29 @@ mod tests {
             pairing.end(mentee.user_id, "  ", now()),
             Err(DomainError::Invalid(_))
         ));
+        assert!(matches!(
+            pairing.end(mentee.user_id, "We\u{202E} moved", now()),
+            Err(DomainError::Invalid(_))
+        ));
         assert!(pairing.end(mentee.user_id, "We moved", now()).is_ok());
         assert_eq!(pairing.status, PairingStatus::Ended);
         assert!(matches!(
             pairing.end(mentee.user_id, "Again", now()),
             Err(DomainError::Conflict(_))
         ));
+    }
+
+    #[test]
+    fn introductions_keep_lines_and_refuse_hidden_characters() {
+        assert_eq!(
+            validate_introduction("Hi!\r\nMeet Bea.", "introduction"),
+            Ok("Hi!\nMeet Bea.".to_owned())
+        );
+        let error = validate_introduction("Hi\u{200B}", "pairings[2].introduction").err();
+        assert_eq!(
+            error.map(|e| e.field).as_deref(),
+            Some("pairings[2].introduction")
+        );
     }
 
     #[test]

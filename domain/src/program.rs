@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{GroupId, ProgramId};
 use crate::question::Question;
 use crate::template::{GuideWeek, Language, TemplateContent};
+use crate::text::{self, Lines};
 use crate::{DomainError, ValidationError};
 
 /// Where a program is in its life. Only forward, one step at a time.
@@ -164,20 +165,25 @@ impl ProgramSettings {
         let mut errors = Vec::new();
         let mut next = self.clone();
         if let Some(name) = change.name {
-            let name = name.trim();
-            if name.is_empty() || name.chars().count() > 120 {
-                errors.push(ValidationError::new("name", "must be 1 to 120 characters"));
+            match text::clean(&name, "name", Lines::One) {
+                Ok(name) if name.is_empty() || name.chars().count() > 120 => {
+                    errors.push(ValidationError::new("name", "must be 1 to 120 characters"));
+                }
+                Ok(name) => next.name = name,
+                Err(error) => errors.push(error),
             }
-            next.name = name.to_owned();
         }
         if let Some(description) = change.description {
-            if description.chars().count() > 2000 {
-                errors.push(ValidationError::new(
-                    "description",
-                    "must be at most 2000 characters",
-                ));
+            match text::clean(&description, "description", Lines::Many) {
+                Ok(description) if description.chars().count() > 2000 => {
+                    errors.push(ValidationError::new(
+                        "description",
+                        "must be at most 2000 characters",
+                    ));
+                }
+                Ok(description) => next.description = description,
+                Err(error) => errors.push(error),
             }
-            next.description = description.trim().to_owned();
         }
         if let Some(weeks) = change.duration_weeks {
             let max = guide_weeks.min(52) as i64;
@@ -414,6 +420,30 @@ mod tests {
             (4, 14, 3)
         );
         assert_eq!(settings.matching, MatchingMode::Auto);
+    }
+
+    #[test]
+    fn names_and_descriptions_are_normalised_and_checked() {
+        let program = draft();
+        let weeks = program.weeks.len();
+        let hidden = SettingsChange {
+            name: Some("Neo\u{202E}genitori".into()),
+            description: Some("ok\u{0007}".into()),
+            ..SettingsChange::default()
+        };
+        let errors = program.settings.apply(hidden, weeks).expect_err("refused");
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["name", "description"]);
+
+        let fine = SettingsChange {
+            name: Some(" Cafe\u{0301} ".into()),
+            description: Some("One\r\nTwo".into()),
+            ..SettingsChange::default()
+        };
+        let settings = program.settings.apply(fine, weeks);
+        let settings = settings.unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(settings.name, "Caf\u{00E9}");
+        assert_eq!(settings.description, "One\nTwo");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::GroupId;
 use crate::question::{Question, QuestionKind};
+use crate::text::{self, Lines};
 use crate::ValidationError;
 
 /// A language Tandem ships built-in content in.
@@ -75,6 +76,77 @@ pub struct CustomTemplate {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Changes to a custom template's content; `None` keeps the current value. The key
+/// never changes: programs and other templates name it.
+#[derive(Debug, Clone, Default)]
+pub struct ContentChange {
+    pub language: Option<Language>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub duration_weeks: Option<u16>,
+    pub cadence_days: Option<u16>,
+    pub questions: Option<Vec<Question>>,
+    pub weeks: Option<Vec<GuideWeek>>,
+}
+
+impl CustomTemplate {
+    /// A group's new custom template: content prepared (see [`prepare_content`]) and a
+    /// key that no built-in template uses. Every broken rule is reported.
+    pub fn new(
+        group_id: GroupId,
+        content: TemplateContent,
+        now: DateTime<Utc>,
+    ) -> Result<Self, Vec<ValidationError>> {
+        let key_error = validate_custom_key(&content.key).err();
+        let content = match prepare_content(content) {
+            Ok(content) if key_error.is_none() => content,
+            Ok(_) => return Err(key_error.into_iter().collect()),
+            Err(mut errors) => {
+                // A malformed key is reported once, first.
+                if let Some(error) = key_error.filter(|_| !errors.iter().any(|e| e.field == "key"))
+                {
+                    errors.insert(0, error);
+                }
+                return Err(errors);
+            }
+        };
+        Ok(Self {
+            group_id,
+            content,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    /// Applies an admin's patch. The result must be valid as a whole (a new guide and a
+    /// duration that matches it may come in one patch); on error nothing changes.
+    pub fn apply(
+        &mut self,
+        change: ContentChange,
+        now: DateTime<Utc>,
+    ) -> Result<(), Vec<ValidationError>> {
+        let current = &self.content;
+        let content = TemplateContent {
+            key: current.key.clone(),
+            language: change.language.unwrap_or(current.language),
+            name: change.name.unwrap_or_else(|| current.name.clone()),
+            description: change
+                .description
+                .unwrap_or_else(|| current.description.clone()),
+            duration_weeks: change.duration_weeks.unwrap_or(current.duration_weeks),
+            cadence_days: change.cadence_days.unwrap_or(current.cadence_days),
+            questions: change
+                .questions
+                .unwrap_or_else(|| current.questions.clone()),
+            weeks: change.weeks.unwrap_or_else(|| current.weeks.clone()),
+        };
+        self.content = prepare_content(content)?;
+        self.updated_at = now;
+        Ok(())
+    }
+}
+
 /// The limits template content is held to.
 pub mod limits {
     pub const KEY_CHARS: (usize, usize) = (2, 60);
@@ -121,6 +193,34 @@ pub fn validate_custom_key(key: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// Template content as a group's admins wrote it, made ready to store: its texts
+/// normalised (see [`crate::text`]) and every rule checked.
+pub fn prepare_content(
+    mut content: TemplateContent,
+) -> Result<TemplateContent, Vec<ValidationError>> {
+    normalise_content(&mut content);
+    validate_content(&content)?;
+    Ok(content)
+}
+
+/// NFC and trimmed texts, so that what is stored and compared is one form.
+fn normalise_content(content: &mut TemplateContent) {
+    let one = |t: &mut String| *t = text::normalise(t, Lines::One);
+    one(&mut content.name);
+    content.description = text::normalise(&content.description, Lines::Many);
+    for week in &mut content.weeks {
+        one(&mut week.title);
+        one(&mut week.goal);
+        week.prompts.iter_mut().for_each(one);
+    }
+    for question in &mut content.questions {
+        one(&mut question.text);
+        for option in &mut question.options {
+            one(&mut option.label);
+        }
+    }
+}
+
 /// Checks template content against every rule and reports every broken one, each at
 /// its field path (`questions[2].options`, `weeks[0].prompts[1]`).
 pub fn validate_content(content: &TemplateContent) -> Result<(), Vec<ValidationError>> {
@@ -129,7 +229,7 @@ pub fn validate_content(content: &TemplateContent) -> Result<(), Vec<ValidationE
         errors.add("key", "must be 2 to 60 lowercase letters, digits or '-'");
     }
     errors.text("name", &content.name, 1, limits::NAME_CHARS);
-    errors.text(
+    errors.lines(
         "description",
         &content.description,
         0,
@@ -325,8 +425,20 @@ impl Errors {
         self.0.push(ValidationError::new(field, message));
     }
 
-    /// A text of `min..=max` characters; blank counts as empty.
+    /// A one-line text of `min..=max` characters; blank counts as empty.
     fn text(&mut self, field: &str, text: &str, min: usize, max: usize) {
+        self.checked(field, text, Lines::One, min, max);
+    }
+
+    /// Like [`Errors::text`], but `\n` is allowed.
+    fn lines(&mut self, field: &str, text: &str, min: usize, max: usize) {
+        self.checked(field, text, Lines::Many, min, max);
+    }
+
+    fn checked(&mut self, field: &str, text: &str, lines: Lines, min: usize, max: usize) {
+        if let Some(c) = text::hidden_char(text, lines) {
+            return self.add(field, text::hidden_message(c));
+        }
         let chars = text.chars().count();
         let blank = text.trim().is_empty();
         if (min > 0 && blank) || chars > max {
@@ -596,6 +708,39 @@ mod tests {
     }
 
     #[test]
+    fn texts_refuse_hidden_characters_and_only_the_description_has_lines() {
+        let mut content = valid();
+        content.name = "Book\u{202E}club".into();
+        content.description = "Read\ntogether".into();
+        content.weeks[0].title = "Week\none".into();
+        content.weeks[1].prompts[0] = "Why\u{200B}?".into();
+        content.questions[0].text = "Which\u{0007}".into();
+        content.questions[0].options[1].label = "\u{FEFF}B".into();
+        assert_eq!(
+            fields(&content),
+            [
+                "name",
+                "weeks[0].title",
+                "weeks[1].prompts[0]",
+                "questions[0].text",
+                "questions[0].options[1].label"
+            ]
+        );
+    }
+
+    #[test]
+    fn prepared_content_is_normalised() {
+        let mut content = valid();
+        content.name = "  Caffe\u{0300} letterario ".into();
+        content.description = "One\r\nTwo ".into();
+        content.weeks[0].prompts[0] = " Perche\u{0301}? ".into();
+        let prepared = prepare_content(content).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(prepared.name, "Caff\u{00E8} letterario");
+        assert_eq!(prepared.description, "One\nTwo");
+        assert_eq!(prepared.weeks[0].prompts[0], "Perch\u{00E9}?");
+    }
+
+    #[test]
     fn every_error_is_reported_at_once() {
         let mut content = valid();
         content.name = String::new();
@@ -624,6 +769,68 @@ mod tests {
             let error = validate_custom_key(key).err();
             assert_eq!(error.map(|e| e.field).as_deref(), Some("key"));
         }
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_764_000_000, 0).unwrap_or_default()
+    }
+
+    fn custom() -> CustomTemplate {
+        CustomTemplate::new(GroupId::new_v7(now()), valid(), now())
+            .unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    #[test]
+    fn a_custom_template_needs_a_key_of_its_own_and_valid_content() {
+        assert_eq!(custom().content, valid());
+        let mut content = valid();
+        content.key = "new-parents".into();
+        let errors = CustomTemplate::new(GroupId::new_v7(now()), content.clone(), now()).err();
+        let fields: Vec<String> = errors
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["key"]);
+        content.key = "Bad Key".into();
+        content.name = String::new();
+        let errors = CustomTemplate::new(GroupId::new_v7(now()), content, now()).err();
+        let fields: Vec<String> = errors
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["key", "name"]);
+    }
+
+    #[test]
+    fn a_patch_changes_only_what_it_names_and_keeps_the_whole_valid() {
+        let mut template = custom();
+        let later = now() + chrono::Duration::hours(1);
+        let change = ContentChange {
+            name: Some(" Book club, again ".into()),
+            weeks: Some(vec![week(1), week(2), week(3)]),
+            duration_weeks: Some(3),
+            ..ContentChange::default()
+        };
+        assert_eq!(template.apply(change, later), Ok(()));
+        assert_eq!(template.content.name, "Book club, again");
+        assert_eq!(template.content.weeks.len(), 3);
+        assert_eq!(template.content.questions, valid().questions);
+        assert_eq!(template.content.key, "book-club");
+        assert_eq!(template.updated_at, later);
+
+        // Fewer weeks without the matching duration: refused, and nothing changes.
+        let before = template.clone();
+        let change = ContentChange {
+            weeks: Some(vec![week(1)]),
+            cadence_days: Some(0),
+            ..ContentChange::default()
+        };
+        let errors = template.apply(change, later).err().unwrap_or_default();
+        let fields: Vec<String> = errors.into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["cadence_days", "duration_weeks"]);
+        assert_eq!(template, before);
     }
 
     #[test]

@@ -5,7 +5,10 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use unicode_normalization::UnicodeNormalization;
+
 use crate::ids::UserId;
+use crate::text::{self, Lines};
 use crate::ValidationError;
 
 /// A user account as stored (the password hash stays in persistence).
@@ -28,7 +31,7 @@ pub struct Email(String);
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let email = raw.trim().to_lowercase();
+        let email = text::clean(raw, "email", Lines::One)?.to_lowercase();
         let invalid = || ValidationError::new("email", "must be a valid email address");
         if email.len() > 254 || email.chars().any(char::is_whitespace) {
             return Err(invalid());
@@ -55,15 +58,18 @@ impl fmt::Display for Email {
     }
 }
 
-/// The name shown to other members: 1–80 characters after trimming.
+/// The name shown to other members: 1–80 characters after normalising and trimming,
+/// and never the label that stands for a deleted account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisplayName(String);
 
 impl DisplayName {
     pub const MAX_CHARS: usize = 80;
+    /// What partners see in place of a deleted member's name; nobody may take it.
+    pub const DELETED: &'static str = "Deleted member";
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let name = raw.trim();
+        let name = text::clean(raw, "display_name", Lines::One)?;
         let chars = name.chars().count();
         if chars == 0 || chars > Self::MAX_CHARS {
             return Err(ValidationError::new(
@@ -71,13 +77,21 @@ impl DisplayName {
                 "must be 1 to 80 characters",
             ));
         }
-        if name.chars().any(char::is_control) {
+        if Self::is_reserved(&name) {
             return Err(ValidationError::new(
                 "display_name",
-                "must not contain control characters",
+                "is reserved for deleted accounts; choose another name",
             ));
         }
-        Ok(Self(name.to_owned()))
+        Ok(Self(name))
+    }
+
+    /// Reads as the deleted-account label: compared without case, in compatibility form
+    /// (full-width letters are letters) and with any run of spaces as one space.
+    fn is_reserved(name: &str) -> bool {
+        let folded: String = name.nfkc().collect::<String>().to_lowercase();
+        let words: Vec<&str> = folded.split_whitespace().collect();
+        words.join(" ") == Self::DELETED.to_lowercase()
     }
 
     pub fn as_str(&self) -> &str {
@@ -166,6 +180,52 @@ mod tests {
         assert!(DisplayName::parse("   ").is_err());
         assert!(DisplayName::parse(&"x".repeat(81)).is_err());
         assert!(DisplayName::parse(&"è".repeat(80)).is_ok());
+    }
+
+    #[test]
+    fn names_and_emails_with_hidden_characters_are_refused() {
+        for bad in ["Ada\u{202E}nimda", "A\u{200B}da", "Ada\u{0001}"] {
+            let error = DisplayName::parse(bad).err().map(|e| e.field);
+            assert_eq!(error.as_deref(), Some("display_name"), "{bad:?}");
+        }
+        let error = Email::parse("ada\u{0001}@example.org")
+            .err()
+            .map(|e| e.field);
+        assert_eq!(error.as_deref(), Some("email"));
+        assert!(Email::parse("ad\u{200B}a@example.org").is_err());
+    }
+
+    #[test]
+    fn names_and_emails_are_stored_in_nfc() {
+        let decomposed = "Zoe\u{0308}";
+        assert_eq!(
+            DisplayName::parse(decomposed).map(|n| n.as_str().to_owned()),
+            Ok("Zo\u{00EB}".to_owned())
+        );
+        assert_eq!(
+            Email::parse("zoe\u{0308}@example.org"),
+            Email::parse("Zo\u{00CB}@example.org")
+        );
+    }
+
+    #[test]
+    fn the_deleted_member_label_is_reserved() {
+        for taken in [
+            "Deleted member",
+            "  deleted MEMBER ",
+            "Deleted   member",
+            "Deleted\u{00A0}member",
+            "\u{FF24}eleted member",
+        ] {
+            let error = DisplayName::parse(taken).err();
+            assert_eq!(
+                error.map(|e| e.field).as_deref(),
+                Some("display_name"),
+                "{taken:?}"
+            );
+        }
+        assert!(DisplayName::parse("Deleted members club").is_ok());
+        assert!(DisplayName::parse("Deleted").is_ok());
     }
 
     #[test]

@@ -3,19 +3,19 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use tandem_domain::ids::{NotificationId, UserId};
+use tandem_domain::notification::NotificationPayload;
 
 use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
 use crate::page::load_page;
 use crate::schema::notifications;
 use crate::{DbConn, Page, StoreError};
 
-/// A notification as stored; `data` is a small JSON object whose shape depends on `kind`.
+/// A notification as stored: its kind's name in `kind`, the kind's data as JSON in `data`.
 #[derive(Debug, Clone)]
 pub struct Notification {
     pub id: NotificationId,
     pub user_id: UserId,
-    pub kind: String,
-    pub data: serde_json::Value,
+    pub payload: NotificationPayload,
     pub created_at: DateTime<Utc>,
     pub read_at: Option<DateTime<Utc>>,
 }
@@ -37,24 +37,34 @@ impl TryFrom<Row> for Notification {
         Ok(Notification {
             id: parse_id(&row.id, "notification")?,
             user_id: parse_id(&row.user_id, "user")?,
-            kind: row.kind,
-            data: serde_json::from_str(&row.data)
-                .map_err(|e| corrupt(format!("notification data: {e}")))?,
+            payload: read_payload(row.kind, &row.data)?,
             created_at: from_db_time(row.created_at),
             read_at: row.read_at.map(from_db_time),
         })
     }
 }
 
+/// The payload from its two columns.
+fn read_payload(kind: String, data: &str) -> Result<NotificationPayload, StoreError> {
+    let data: serde_json::Value =
+        serde_json::from_str(data).map_err(|e| corrupt(format!("notification data: {e}")))?;
+    let tagged = serde_json::json!({ "kind": kind, "data": data });
+    serde_json::from_value(tagged).map_err(|e| corrupt(format!("notification {kind}: {e}")))
+}
+
 /// Adds a notification to a user's feed.
 pub fn push(
     conn: &mut DbConn,
     user_id: UserId,
-    kind: &str,
-    data: &serde_json::Value,
+    payload: &NotificationPayload,
     now: DateTime<Utc>,
 ) -> Result<NotificationId, StoreError> {
     let id = NotificationId::new_v7(now);
+    let kind = payload.kind();
+    let data = match serde_json::to_value(payload).map_err(|e| corrupt(e.to_string()))? {
+        serde_json::Value::Object(mut tagged) => tagged.remove("data").unwrap_or_default(),
+        _ => return Err(corrupt(format!("notification {kind} is not an object"))),
+    };
     diesel::insert_into(notifications::table)
         .values((
             notifications::id.eq(id.to_string()),

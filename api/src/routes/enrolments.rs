@@ -2,7 +2,7 @@
 
 use actix_web::{delete, get, http::header, http::StatusCode, patch, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use tandem_domain::enrolment::{Enrolment, EnrolmentRole, EnrolmentStatus};
+use tandem_domain::enrolment::{already_enrolled, Enrolment, EnrolmentRole, EnrolmentStatus};
 use tandem_domain::group::Membership;
 use tandem_domain::ids::{EnrolmentId, ProgramId, UserId};
 use tandem_domain::program::Program;
@@ -152,18 +152,15 @@ pub async fn enrol(
                 now,
             )?;
             let enrolment = match enrolments::find_for(conn, program_id, caller.0, body.role)? {
-                // Coming back after withdrawing reopens the same enrolment.
-                Some(mut existing) if existing.status == EnrolmentStatus::Withdrawn => {
-                    existing.status = candidate.status;
-                    existing.capacity = candidate.capacity;
-                    existing.answers = candidate.answers;
+                Some(mut existing) => {
+                    existing.reopen(candidate, now)?;
                     enrolments::update(conn, &existing, now)?
                 }
-                Some(_) => return Err(already_enrolled(body.role)),
                 None => {
                     enrolments::insert(conn, &candidate).map_err(|e| match e {
-                        StoreError::Constraint(_) => already_enrolled(body.role),
-                        other => other.into(),
+                        // Enrolled by a concurrent request meanwhile.
+                        StoreError::Constraint(_) => already_enrolled(body.role).into(),
+                        other => ApiError::from(other),
                     })?;
                     candidate
                 }
@@ -176,13 +173,6 @@ pub async fn enrol(
         })
         .await?;
     Ok(enrolment_response(StatusCode::CREATED, version, view))
-}
-
-fn already_enrolled(role: EnrolmentRole) -> ApiError {
-    ApiError::Conflict(format!(
-        "you are already enrolled in this program as a {}",
-        role.as_str()
-    ))
 }
 
 #[utoipa::path(

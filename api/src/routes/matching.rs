@@ -1,11 +1,15 @@
-//! Match suggestions for admins: the best mentors for each waiting mentee, or one
-//! program-wide assignment that maximises the total score.
+//! Match suggestions for admins: the best mentors for each waiting mentee, and one
+//! program-wide assignment that maximises the total score (two operations, each with
+//! its own answer schema).
+
+use std::collections::HashMap;
 
 use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use tandem_domain::enrolment::{Enrolment, EnrolmentRole};
 use tandem_domain::ids::{ProgramId, UserId};
 use tandem_domain::matching::{assign, suggestions, total_score, MatchModel, Profile, ScoreMatrix};
+use tandem_domain::pairing::could_pair;
 use tandem_persistence::{enrolments, users, DbConn};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -16,28 +20,27 @@ use crate::extract::{AuthUser, Query};
 use crate::routes::access::{program_for, require_manager};
 use crate::state::AppState;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SuggestionMode {
-    /// For each waiting mentee, the best mentors with free capacity.
-    #[default]
-    Ranked,
-    /// One assignment of mentees to mentors maximising the total score within every
-    /// mentor's free capacity (exact).
-    Assignment,
-}
-
+/// Query parameters of the ranked suggestions.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct SuggestionParams {
-    /// `ranked` (default) or `assignment`.
-    pub mode: Option<SuggestionMode>,
-    /// Ranked mode: mentors per mentee (1–20, default 5).
+    /// Mentors per mentee (1–20, default 5).
     #[param(minimum = 1, maximum = 20)]
     pub per_mentee: Option<i64>,
     /// Lowest score to suggest (0–100, default 1: a pair with nothing in common is no
     /// suggestion).
+    #[param(minimum = 0, maximum = 100)]
+    pub min_score: Option<i64>,
+}
+
+/// Query parameters of the program-wide assignment.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AssignmentParams {
+    /// Lowest score of a proposed pair (0–100, default 1: a pair with nothing in common
+    /// is never proposed).
     #[param(minimum = 0, maximum = 100)]
     pub min_score: Option<i64>,
 }
@@ -64,7 +67,6 @@ pub struct Suggestion {
 /// Ranked suggestions for every active mentee without a pairing.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RankedSuggestions {
-    pub mode: SuggestionModeName,
     pub items: Vec<Suggestion>,
 }
 
@@ -81,8 +83,7 @@ pub struct ProposedPairing {
 
 /// A program-wide assignment to review and publish with `POST .../pairings/batch`.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct AssignmentProposal {
-    pub mode: SuggestionModeName,
+pub struct MatchAssignment {
     pub pairings: Vec<ProposedPairing>,
     /// Sum of the proposed pairs' scores: the largest possible within capacities.
     pub total_score: u64,
@@ -90,20 +91,12 @@ pub struct AssignmentProposal {
     pub unassigned_mentee_enrolment_ids: Vec<Uuid>,
 }
 
-/// The mode an answer is in.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SuggestionModeName {
-    Ranked,
-    Assignment,
-}
-
-/// Ranked suggestions, or a program-wide assignment (`?mode=assignment`).
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum MatchSuggestions {
-    Ranked(RankedSuggestions),
-    Assignment(AssignmentProposal),
+fn min_score(raw: Option<i64>) -> Result<u8, ApiError> {
+    match raw {
+        None => Ok(1),
+        Some(n @ 0..=100) => Ok((n as u8).max(1)),
+        Some(_) => Err(ApiError::invalid("min_score", "must be between 0 and 100")),
+    }
 }
 
 /// Waiting mentees and mentors with room, compiled for scoring.
@@ -123,17 +116,14 @@ fn pool(conn: &mut DbConn, program: &tandem_domain::program::Program) -> Result<
     let mentors = enrolments::available(conn, program.id, EnrolmentRole::Mentor)?;
     let mentee_profiles: Vec<Profile> = mentees.iter().map(|e| model.profile(&e.answers)).collect();
     let mentor_profiles: Vec<Profile> = mentors.iter().map(|e| model.profile(&e.answers)).collect();
-    // Someone enrolled on both sides is never suggested to themselves: score 0 is
-    // below every minimum score we accept.
+    // Pairs the rules forbid (someone enrolled on both sides) are never suggested:
+    // score 0 is below every minimum score we accept.
     let mut cells = model.score_rows(&mentee_profiles, &mentor_profiles);
-    let mentor_of_user: std::collections::HashMap<UserId, usize> = mentors
-        .iter()
-        .enumerate()
-        .map(|(j, e)| (e.user_id, j))
-        .collect();
-    for (i, mentee) in mentees.iter().enumerate() {
-        if let Some(&j) = mentor_of_user.get(&mentee.user_id) {
-            cells[i * mentors.len() + j] = 0;
+    for (row, mentee) in cells.chunks_mut(mentors.len().max(1)).zip(&mentees) {
+        for (cell, mentor) in row.iter_mut().zip(&mentors) {
+            if !could_pair(mentor, mentee) {
+                *cell = 0;
+            }
         }
     }
     let scores = ScoreMatrix::new(mentees.len(), mentors.len(), cells)
@@ -153,12 +143,43 @@ fn pool(conn: &mut DbConn, program: &tandem_domain::program::Program) -> Result<
     })
 }
 
+/// The pool of a program the caller administers, with everyone's display name.
+fn managed_pool(
+    conn: &mut DbConn,
+    program_id: ProgramId,
+    caller: UserId,
+) -> Result<(Pool, HashMap<UserId, String>), ApiError> {
+    let (program, membership) = program_for(conn, program_id, caller)?;
+    require_manager(&membership)?;
+    let pool = pool(conn, &program)?;
+    let ids: Vec<UserId> = pool
+        .mentees
+        .iter()
+        .chain(&pool.mentors)
+        .map(|e| e.user_id)
+        .collect();
+    let names = users::display_names(conn, &ids)?;
+    Ok((pool, names))
+}
+
+impl Pool {
+    fn reasons(&self, mentee: usize, mentor: usize) -> Vec<String> {
+        self.model
+            .explain(&self.mentee_profiles[mentee], &self.mentor_profiles[mentor])
+            .reasons
+    }
+}
+
+fn name_of(names: &HashMap<UserId, String>, enrolment: &Enrolment) -> String {
+    names.get(&enrolment.user_id).cloned().unwrap_or_default()
+}
+
 #[utoipa::path(
     tag = "pairings",
     operation_id = "get_match_suggestions",
     params(("program_id" = Uuid, Path, description = "The program"), SuggestionParams),
     responses(
-        (status = 200, description = "Suggestions for active mentees without a pairing, among mentors with free capacity", body = MatchSuggestions),
+        (status = 200, description = "For each active mentee without a pairing, the best mentors with free capacity, best first", body = RankedSuggestions),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such program, or the caller is not in its group", body = Problem, content_type = "application/problem+json"),
@@ -180,83 +201,85 @@ pub async fn get_match_suggestions(
         Some(n @ 1..=20) => n as usize,
         Some(_) => return Err(ApiError::invalid("per_mentee", "must be between 1 and 20")),
     };
-    let min_score = match params.min_score {
-        None => 1,
-        Some(n @ 0..=100) => (n as u8).max(1),
-        Some(_) => return Err(ApiError::invalid("min_score", "must be between 0 and 100")),
-    };
-    let mode = params.mode.unwrap_or_default();
+    let min_score = min_score(params.min_score)?;
     let answer = state
         .read(move |conn| {
-            let (program, membership) = program_for(conn, program_id, caller.0)?;
-            require_manager(&membership)?;
-            let pool = pool(conn, &program)?;
-            let ids: Vec<UserId> = pool
-                .mentees
-                .iter()
-                .chain(&pool.mentors)
-                .map(|e| e.user_id)
-                .collect();
-            let names = users::display_names(conn, &ids)?;
-            let name = |e: &Enrolment| names.get(&e.user_id).cloned().unwrap_or_default();
-            let reasons = |i: usize, j: usize| {
-                pool.model
-                    .explain(&pool.mentee_profiles[i], &pool.mentor_profiles[j])
-                    .reasons
-            };
-            Ok(match mode {
-                SuggestionMode::Ranked => {
-                    let ranked = suggestions(&pool.scores, &pool.free, per_mentee, min_score);
-                    MatchSuggestions::Ranked(RankedSuggestions {
-                        mode: SuggestionModeName::Ranked,
-                        items: ranked
+            let (pool, names) = managed_pool(conn, program_id, caller.0)?;
+            let ranked = suggestions(&pool.scores, &pool.free, per_mentee, min_score);
+            Ok(RankedSuggestions {
+                items: ranked
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, pairs)| Suggestion {
+                        mentee_enrolment_id: pool.mentees[i].id.0,
+                        display_name: name_of(&names, &pool.mentees[i]),
+                        candidates: pairs
                             .into_iter()
-                            .enumerate()
-                            .map(|(i, pairs)| Suggestion {
-                                mentee_enrolment_id: pool.mentees[i].id.0,
-                                display_name: name(&pool.mentees[i]),
-                                candidates: pairs
-                                    .into_iter()
-                                    .map(|p| Candidate {
-                                        mentor_enrolment_id: pool.mentors[p.mentor].id.0,
-                                        display_name: name(&pool.mentors[p.mentor]),
-                                        score: p.score,
-                                        reasons: reasons(p.mentee, p.mentor),
-                                    })
-                                    .collect(),
-                            })
-                            .collect(),
-                    })
-                }
-                SuggestionMode::Assignment => {
-                    let pairs = assign(&pool.scores, &pool.free, min_score);
-                    let mut assigned = vec![false; pool.mentees.len()];
-                    for p in &pairs {
-                        assigned[p.mentee] = true;
-                    }
-                    MatchSuggestions::Assignment(AssignmentProposal {
-                        mode: SuggestionModeName::Assignment,
-                        total_score: total_score(&pairs),
-                        pairings: pairs
-                            .iter()
-                            .map(|p| ProposedPairing {
-                                mentee_enrolment_id: pool.mentees[p.mentee].id.0,
-                                mentee_display_name: name(&pool.mentees[p.mentee]),
+                            .map(|p| Candidate {
                                 mentor_enrolment_id: pool.mentors[p.mentor].id.0,
-                                mentor_display_name: name(&pool.mentors[p.mentor]),
+                                display_name: name_of(&names, &pool.mentors[p.mentor]),
                                 score: p.score,
-                                reasons: reasons(p.mentee, p.mentor),
+                                reasons: pool.reasons(p.mentee, p.mentor),
                             })
                             .collect(),
-                        unassigned_mentee_enrolment_ids: pool
-                            .mentees
-                            .iter()
-                            .zip(&assigned)
-                            .filter(|(_, done)| !**done)
-                            .map(|(e, _)| e.id.0)
-                            .collect(),
                     })
-                }
+                    .collect(),
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+#[utoipa::path(
+    tag = "pairings",
+    operation_id = "get_match_assignment",
+    params(("program_id" = Uuid, Path, description = "The program"), AssignmentParams),
+    responses(
+        (status = 200, description = "One assignment of waiting mentees to mentors with free capacity that maximises the total score (exact); review it and publish the chosen pairs with `POST /v1/programs/{program_id}/pairings/batch`", body = MatchAssignment),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such program, or the caller is not in its group", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/programs/{program_id}/match-suggestions/assignment")]
+pub async fn get_match_assignment(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<Uuid>,
+    params: Query<AssignmentParams>,
+) -> Result<HttpResponse, ApiError> {
+    let program_id = ProgramId(path.into_inner());
+    let min_score = min_score(params.0.min_score)?;
+    let answer = state
+        .read(move |conn| {
+            let (pool, names) = managed_pool(conn, program_id, caller.0)?;
+            let pairs = assign(&pool.scores, &pool.free, min_score);
+            let mut assigned = vec![false; pool.mentees.len()];
+            for p in &pairs {
+                assigned[p.mentee] = true;
+            }
+            Ok(MatchAssignment {
+                total_score: total_score(&pairs),
+                pairings: pairs
+                    .iter()
+                    .map(|p| ProposedPairing {
+                        mentee_enrolment_id: pool.mentees[p.mentee].id.0,
+                        mentee_display_name: name_of(&names, &pool.mentees[p.mentee]),
+                        mentor_enrolment_id: pool.mentors[p.mentor].id.0,
+                        mentor_display_name: name_of(&names, &pool.mentors[p.mentor]),
+                        score: p.score,
+                        reasons: pool.reasons(p.mentee, p.mentor),
+                    })
+                    .collect(),
+                unassigned_mentee_enrolment_ids: pool
+                    .mentees
+                    .iter()
+                    .zip(&assigned)
+                    .filter(|(_, done)| !**done)
+                    .map(|(e, _)| e.id.0)
+                    .collect(),
             })
         })
         .await?;
@@ -265,5 +288,6 @@ pub async fn get_match_suggestions(
 
 /// Registers this module's operations (paths and spec together).
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(get_match_suggestions);
+    cfg.service(get_match_suggestions)
+        .service(get_match_assignment);
 }

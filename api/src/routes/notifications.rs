@@ -1,8 +1,12 @@
 //! The caller's notification feed.
 
 use actix_web::{get, patch, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tandem_domain::ids::NotificationId;
+use tandem_domain::notification::{
+    EnrolmentDecidedData, MatchedData, NotificationPayload, PairingEndedData,
+};
 use tandem_persistence::notifications::{self, Notification};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -15,28 +19,110 @@ use crate::list_response;
 use crate::pagination::PageParams;
 use crate::state::AppState;
 
-/// Something that happened that the user should know about.
+/// One notification kind's schema: the common fields, a constant `kind`, typed `data`.
+macro_rules! notification_kind {
+    ($(#[$doc:meta])* $view:ident, $kind:ident :: $variant:ident, $data:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, Serialize, ToSchema)]
+        pub struct $view {
+            pub id: Uuid,
+            pub kind: $kind,
+            pub created_at: DateTime<Utc>,
+            /// When the user read it; null while unread.
+            pub read_at: Option<DateTime<Utc>>,
+            pub data: $data,
+        }
+
+        /// The constant that tells this kind of notification apart.
+        #[derive(Debug, Serialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $kind {
+            $variant,
+        }
+    };
+}
+
+notification_kind!(
+    /// `matched`: the user was paired; `data` says with whom and in which role.
+    MatchedNotification,
+    MatchedKind::Matched,
+    MatchedData
+);
+notification_kind!(
+    /// `pairing_ended`: a partner or an admin ended the user's pairing early.
+    PairingEndedNotification,
+    PairingEndedKind::PairingEnded,
+    PairingEndedData
+);
+notification_kind!(
+    /// `enrolment_approved`: an admin approved the user's pending enrolment.
+    EnrolmentApprovedNotification,
+    EnrolmentApprovedKind::EnrolmentApproved,
+    EnrolmentDecidedData
+);
+notification_kind!(
+    /// `enrolment_declined`: an admin declined the user's pending enrolment.
+    EnrolmentDeclinedNotification,
+    EnrolmentDeclinedKind::EnrolmentDeclined,
+    EnrolmentDecidedData
+);
+
+/// Something that happened that the user should know about: one schema per `kind`,
+/// each with its own typed `data`. Clients should skip kinds they do not know yet;
+/// later ones (check-ins due or missed, completed pairings, new messages) slot in here.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct NotificationView {
-    pub id: Uuid,
-    /// `matched`, `pairing_ended`, `enrolment_approved`, `enrolment_declined`, …
-    pub kind: String,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    pub read_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// Ids and names the client needs to show it (e.g. `pairing_id`, `program_name`,
-    /// `partner_display_name`); the shape depends on `kind`.
-    #[schema(value_type = Object)]
-    pub data: serde_json::Value,
+#[serde(untagged)]
+#[schema(discriminator(property_name = "kind", mapping(
+    ("matched" = "#/components/schemas/MatchedNotification"),
+    ("pairing_ended" = "#/components/schemas/PairingEndedNotification"),
+    ("enrolment_approved" = "#/components/schemas/EnrolmentApprovedNotification"),
+    ("enrolment_declined" = "#/components/schemas/EnrolmentDeclinedNotification"),
+)))]
+pub enum NotificationView {
+    Matched(MatchedNotification),
+    PairingEnded(PairingEndedNotification),
+    EnrolmentApproved(EnrolmentApprovedNotification),
+    EnrolmentDeclined(EnrolmentDeclinedNotification),
 }
 
 impl From<Notification> for NotificationView {
     fn from(n: Notification) -> Self {
-        Self {
-            id: n.id.0,
-            kind: n.kind,
-            created_at: n.created_at,
-            read_at: n.read_at,
-            data: n.data,
+        let (id, created_at, read_at) = (n.id.0, n.created_at, n.read_at);
+        match n.payload {
+            NotificationPayload::Matched(data) => Self::Matched(MatchedNotification {
+                id,
+                kind: MatchedKind::Matched,
+                created_at,
+                read_at,
+                data,
+            }),
+            NotificationPayload::PairingEnded(data) => {
+                Self::PairingEnded(PairingEndedNotification {
+                    id,
+                    kind: PairingEndedKind::PairingEnded,
+                    created_at,
+                    read_at,
+                    data,
+                })
+            }
+            NotificationPayload::EnrolmentApproved(data) => {
+                Self::EnrolmentApproved(EnrolmentApprovedNotification {
+                    id,
+                    kind: EnrolmentApprovedKind::EnrolmentApproved,
+                    created_at,
+                    read_at,
+                    data,
+                })
+            }
+            NotificationPayload::EnrolmentDeclined(data) => {
+                Self::EnrolmentDeclined(EnrolmentDeclinedNotification {
+                    id,
+                    kind: EnrolmentDeclinedKind::EnrolmentDeclined,
+                    created_at,
+                    read_at,
+                    data,
+                })
+            }
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::pagination::PageParams;
 use crate::routes::access::{program_for, require_manager};
 use crate::state::AppState;
 use crate::workflows::notify;
-use crate::workflows::pairing::{make, within_item, PairingRequest};
+use crate::workflows::pairing::{make, PairingRequest};
 
 /// One side of a pairing.
 #[derive(Debug, Serialize, ToSchema)]
@@ -302,7 +302,7 @@ pub async fn publish_pairings(
             let mut made = Vec::with_capacity(requests.len());
             for (index, request) in requests.iter().enumerate() {
                 let pairing = make(conn, &program, request, now)
-                    .map_err(|e| within_item(e, &format!("pairings[{index}]")))?;
+                    .map_err(|e| e.within(&format!("pairings[{index}]")))?;
                 made.push(pairing);
             }
             views(conn, made, caller.0)

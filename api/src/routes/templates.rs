@@ -8,7 +8,7 @@ use tandem_domain::catalogue;
 use tandem_domain::ids::{CustomTemplateId, GroupId};
 use tandem_domain::question::Question;
 use tandem_domain::template::{
-    validate_content, validate_custom_key, CustomTemplate, GuideWeek, Language, TemplateContent,
+    ContentChange, CustomTemplate, GuideWeek, Language, TemplateContent,
 };
 use tandem_persistence::{custom_templates, Page};
 use utoipa::{IntoParams, ToSchema};
@@ -287,28 +287,13 @@ pub async fn create_custom_template(
     let template = state
         .write(move |conn| {
             manager_of(conn, group_id, caller.0)?;
-            let mut errors = validate_content(&content).err().unwrap_or_default();
-            if !errors.iter().any(|e| e.field == "key") {
-                if let Err(error) = validate_custom_key(&content.key) {
-                    errors.insert(0, error);
-                }
-            }
-            if !errors.is_empty() {
-                return Err(invalid(errors));
-            }
-            if custom_templates::find(conn, group_id, &content.key)?.is_some() {
+            let template = CustomTemplate::new(group_id, content, now).map_err(invalid)?;
+            if custom_templates::find(conn, group_id, &template.content.key)?.is_some() {
                 return Err(ApiError::Conflict(format!(
                     "the group already has a template with key {:?}",
-                    content.key
+                    template.content.key
                 )));
             }
-            let template = CustomTemplate {
-                group_id,
-                content,
-                version: 1,
-                created_at: now,
-                updated_at: now,
-            };
             custom_templates::insert(conn, &template)?;
             Ok(template)
         })
@@ -417,7 +402,16 @@ pub async fn update_custom_template(
     let (group_id, key) = path.into_inner();
     let group_id = GroupId(group_id);
     let key = stored_key(key)?;
-    let changes = body.0;
+    let body = body.0;
+    let changes = ContentChange {
+        language: body.language,
+        name: body.name,
+        description: body.description,
+        duration_weeks: body.duration_weeks,
+        cadence_days: body.cadence_days,
+        questions: body.questions,
+        weeks: body.weeks,
+    };
     let now = state.now();
     let template = state
         .write(move |conn| {
@@ -427,29 +421,7 @@ pub async fn update_custom_template(
             let mut template = custom_templates::find(conn, group_id, &key)?
                 .ok_or_else(|| ApiError::not_found("template"))?;
             if_match.check(template.version)?;
-            let content = &mut template.content;
-            if let Some(language) = changes.language {
-                content.language = language;
-            }
-            if let Some(name) = changes.name {
-                content.name = name;
-            }
-            if let Some(description) = changes.description {
-                content.description = description;
-            }
-            if let Some(duration_weeks) = changes.duration_weeks {
-                content.duration_weeks = duration_weeks;
-            }
-            if let Some(cadence_days) = changes.cadence_days {
-                content.cadence_days = cadence_days;
-            }
-            if let Some(questions) = changes.questions {
-                content.questions = questions;
-            }
-            if let Some(weeks) = changes.weeks {
-                content.weeks = weeks;
-            }
-            validate_content(content).map_err(invalid)?;
+            template.apply(changes, now).map_err(invalid)?;
             // Written only if no other change landed since it was read.
             custom_templates::update(conn, &template, now)?.ok_or_else(|| {
                 ApiError::PreconditionFailed(

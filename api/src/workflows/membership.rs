@@ -4,8 +4,7 @@ use chrono::{DateTime, Utc};
 use tandem_domain::ids::{GroupId, ProgramId, UserId};
 use tandem_persistence::{enrolments, pairings, programs, DbConn};
 
-use crate::error::ApiError;
-use crate::workflows::notify;
+use crate::workflows::{notify, WorkflowError};
 
 /// Ends the member's active pairings in the group's programs (their partners are told)
 /// and withdraws their pending and active enrolments, so someone no longer in the group
@@ -17,7 +16,7 @@ pub fn leave_programs(
     user_id: UserId,
     actor: UserId,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), WorkflowError> {
     let active = pairings::active_for_user_in_group(conn, group_id, user_id)?;
     let open = enrolments::open_for_user_in_group(conn, group_id, user_id)?;
     let mut program_ids: Vec<ProgramId> = active

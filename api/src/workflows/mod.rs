@@ -1,6 +1,9 @@
 //! Steps that several handlers share and that span several repositories, each run
 //! inside the caller's transaction.
 
+mod error;
 pub mod membership;
 pub mod notify;
 pub mod pairing;
+
+pub use error::WorkflowError;

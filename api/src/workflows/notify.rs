@@ -2,19 +2,16 @@
 //! messages and notes are theirs alone.
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
-use tandem_domain::enrolment::{Enrolment, EnrolmentStatus};
+use tandem_domain::enrolment::{Enrolment, EnrolmentRole, EnrolmentStatus};
 use tandem_domain::ids::UserId;
+use tandem_domain::notification::{
+    EnrolmentDecidedData, MatchedData, NotificationPayload, PairingEndedData,
+};
 use tandem_domain::pairing::Pairing;
 use tandem_domain::program::Program;
 use tandem_persistence::{notifications, DbConn};
 
-use crate::error::ApiError;
-
-pub const MATCHED: &str = "matched";
-pub const PAIRING_ENDED: &str = "pairing_ended";
-pub const ENROLMENT_APPROVED: &str = "enrolment_approved";
-pub const ENROLMENT_DECLINED: &str = "enrolment_declined";
+use crate::workflows::WorkflowError;
 
 /// Both partners learn they were matched, and with whom.
 pub fn matched(
@@ -24,24 +21,19 @@ pub fn matched(
     mentor_name: &str,
     mentee_name: &str,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), WorkflowError> {
     for (user, role, partner) in [
-        (pairing.mentor.user_id, "mentor", mentee_name),
-        (pairing.mentee.user_id, "mentee", mentor_name),
+        (pairing.mentor.user_id, EnrolmentRole::Mentor, mentee_name),
+        (pairing.mentee.user_id, EnrolmentRole::Mentee, mentor_name),
     ] {
-        notifications::push(
-            conn,
-            user,
-            MATCHED,
-            &json!({
-                "pairing_id": pairing.id,
-                "program_id": program.id,
-                "program_name": program.settings.name,
-                "role": role,
-                "partner_display_name": partner,
-            }),
-            now,
-        )?;
+        let payload = NotificationPayload::Matched(MatchedData {
+            pairing_id: pairing.id,
+            program_id: program.id,
+            program_name: program.settings.name.clone(),
+            role,
+            partner_display_name: partner.to_owned(),
+        });
+        notifications::push(conn, user, &payload, now)?;
     }
     Ok(())
 }
@@ -53,24 +45,19 @@ pub fn pairing_ended(
     pairing: &Pairing,
     ended_by: UserId,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), WorkflowError> {
     for user in [pairing.mentor.user_id, pairing.mentee.user_id] {
         if user == ended_by {
             continue;
         }
-        notifications::push(
-            conn,
-            user,
-            PAIRING_ENDED,
-            &json!({
-                "pairing_id": pairing.id,
-                "program_id": program.id,
-                "program_name": program.settings.name,
-                "by_partner": pairing.involves(ended_by),
-                "reason": pairing.end_reason,
-            }),
-            now,
-        )?;
+        let payload = NotificationPayload::PairingEnded(PairingEndedData {
+            pairing_id: pairing.id,
+            program_id: program.id,
+            program_name: program.settings.name.clone(),
+            by_partner: pairing.involves(ended_by),
+            reason: pairing.end_reason.clone().unwrap_or_default(),
+        });
+        notifications::push(conn, user, &payload, now)?;
     }
     Ok(())
 }
@@ -81,23 +68,18 @@ pub fn enrolment_decided(
     program: &Program,
     enrolment: &Enrolment,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    let kind = match enrolment.status {
-        EnrolmentStatus::Active => ENROLMENT_APPROVED,
-        EnrolmentStatus::Declined => ENROLMENT_DECLINED,
+) -> Result<(), WorkflowError> {
+    let data = EnrolmentDecidedData {
+        enrolment_id: enrolment.id,
+        program_id: program.id,
+        program_name: program.settings.name.clone(),
+        role: enrolment.role,
+    };
+    let payload = match enrolment.status {
+        EnrolmentStatus::Active => NotificationPayload::EnrolmentApproved(data),
+        EnrolmentStatus::Declined => NotificationPayload::EnrolmentDeclined(data),
         _ => return Ok(()),
     };
-    notifications::push(
-        conn,
-        enrolment.user_id,
-        kind,
-        &json!({
-            "enrolment_id": enrolment.id,
-            "program_id": program.id,
-            "program_name": program.settings.name,
-            "role": enrolment.role,
-        }),
-        now,
-    )?;
+    notifications::push(conn, enrolment.user_id, &payload, now)?;
     Ok(())
 }

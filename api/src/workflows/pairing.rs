@@ -4,12 +4,12 @@ use chrono::{DateTime, Utc};
 use tandem_domain::enrolment::{Enrolment, EnrolmentRole};
 use tandem_domain::ids::{EnrolmentId, PairingId};
 use tandem_domain::matching::MatchModel;
-use tandem_domain::pairing::{default_introduction, shared_answers, Pairing};
+use tandem_domain::pairing::{could_pair, default_introduction, shared_answers, Pairing};
 use tandem_domain::program::{MatchingMode, Program};
+use tandem_domain::ValidationError;
 use tandem_persistence::{enrolments, pairings, users, DbConn, StoreError};
 
-use crate::error::{ApiError, FieldError};
-use crate::workflows::notify;
+use crate::workflows::{notify, WorkflowError};
 
 /// One pairing to make.
 pub struct PairingRequest {
@@ -27,7 +27,7 @@ pub fn make(
     program: &Program,
     request: &PairingRequest,
     now: DateTime<Utc>,
-) -> Result<Pairing, ApiError> {
+) -> Result<Pairing, WorkflowError> {
     let (mentor, mentee) = load_pair(conn, program, request)?;
     let mentee_user = users::find(conn, mentee.user_id)?;
     let mentor_user = users::find(conn, mentor.user_id)?;
@@ -55,7 +55,7 @@ pub fn make(
         now,
     )?;
     pairings::insert(conn, &pairing).map_err(|e| match e {
-        StoreError::Constraint(_) => ApiError::Conflict(
+        StoreError::Constraint(_) => WorkflowError::Conflict(
             "the mentee was paired meanwhile, or the mentor's places were taken; fetch the enrolments again".into(),
         ),
         other => other.into(),
@@ -79,27 +79,24 @@ fn load_pair(
     conn: &mut DbConn,
     program: &Program,
     request: &PairingRequest,
-) -> Result<(Enrolment, Enrolment), ApiError> {
+) -> Result<(Enrolment, Enrolment), WorkflowError> {
     let mut load = |id: EnrolmentId| match enrolments::find(conn, id) {
         Ok(found) if found.program_id == program.id => Ok(Some(found)),
         Ok(_) | Err(StoreError::NotFound) => Ok(None),
-        Err(other) => Err(ApiError::from(other)),
+        Err(other) => Err(WorkflowError::from(other)),
     };
     let mentor = load(request.mentor_enrolment_id)?;
     let mentee = load(request.mentee_enrolment_id)?;
     match (mentor, mentee) {
         (Some(mentor), Some(mentee)) => Ok((mentor, mentee)),
-        (mentor, mentee) => Err(ApiError::Validation(
+        (mentor, mentee) => Err(WorkflowError::Invalid(
             [
                 ("mentor_enrolment_id", mentor.is_none()),
                 ("mentee_enrolment_id", mentee.is_none()),
             ]
             .into_iter()
             .filter(|(_, missing)| *missing)
-            .map(|(field, _)| FieldError {
-                field: field.to_owned(),
-                message: "is not an enrolment of this program".to_owned(),
-            })
+            .map(|(field, _)| ValidationError::new(field, "is not an enrolment of this program"))
             .collect(),
         )),
     }
@@ -115,7 +112,7 @@ pub fn auto_match(
     program: &Program,
     enrolment: &Enrolment,
     now: DateTime<Utc>,
-) -> Result<Vec<Pairing>, ApiError> {
+) -> Result<Vec<Pairing>, WorkflowError> {
     if program.settings.matching != MatchingMode::Auto || enrolment.free_capacity() == 0 {
         return Ok(Vec::new());
     }
@@ -128,7 +125,10 @@ pub fn auto_match(
     let threshold = program.settings.auto_match_threshold;
     let mut candidates: Vec<(u8, Enrolment)> = enrolments::available(conn, program.id, other_role)?
         .into_iter()
-        .filter(|c| c.user_id != enrolment.user_id)
+        .filter(|c| match enrolment.role {
+            EnrolmentRole::Mentee => could_pair(c, enrolment),
+            EnrolmentRole::Mentor => could_pair(enrolment, c),
+        })
         .map(|c| {
             let theirs = model.profile(&c.answers);
             let score = match enrolment.role {
@@ -164,27 +164,10 @@ pub fn auto_match(
                 made.push(pairing);
                 wanted -= 1;
             }
-            Err(ApiError::Conflict(_)) => continue,
+            // Taken meanwhile, full, or no longer active: try the next one.
+            Err(WorkflowError::Conflict(_)) => continue,
             Err(other) => return Err(other),
         }
     }
     Ok(made)
-}
-
-/// Prefixes the fields of a validation error (and the detail of a conflict) with the
-/// position of the item in a batch, so the client knows which one failed.
-pub fn within_item(error: ApiError, prefix: &str) -> ApiError {
-    match error {
-        ApiError::Validation(errors) => ApiError::Validation(
-            errors
-                .into_iter()
-                .map(|e| FieldError {
-                    field: format!("{prefix}.{}", e.field),
-                    message: e.message,
-                })
-                .collect(),
-        ),
-        ApiError::Conflict(detail) => ApiError::Conflict(format!("{prefix}: {detail}")),
-        other => other,
-    }
 }

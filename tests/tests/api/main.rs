@@ -16,3 +16,4 @@ mod programs;
 mod schema;
 mod storage;
 mod templates;
+mod user_text;

@@ -88,11 +88,28 @@ fn suggestions(
     program: &Value,
     params: &[(&str, &str)],
 ) -> Response {
+    get_with(app, user, "match-suggestions", program, params)
+}
+
+/// The program-wide assignment, an operation of its own.
+fn get_assignment(
+    app: &TestApp,
+    user: &TestUser,
+    program: &Value,
+    params: &[(&str, &str)],
+) -> Response {
+    get_with(app, user, "match-suggestions/assignment", program, params)
+}
+
+fn get_with(
+    app: &TestApp,
+    user: &TestUser,
+    resource: &str,
+    program: &Value,
+    params: &[(&str, &str)],
+) -> Response {
     let mut request = app
-        .get(&format!(
-            "/v1/programs/{}/match-suggestions",
-            program_id(program)
-        ))
+        .get(&format!("/v1/programs/{}/{resource}", program_id(program)))
         .token(&user.token);
     for (name, value) in params {
         request = request.query(name, value);
@@ -109,7 +126,13 @@ fn ranked(
 ) -> BTreeMap<String, Vec<Value>> {
     let response = suggestions(app, admin, program, params);
     assert_eq!(response.status, 200, "suggestions: {}", response.text);
-    assert_eq!(response.body["mode"], "ranked");
+    let keys: Vec<&String> = response
+        .body
+        .as_object()
+        .expect("an object")
+        .keys()
+        .collect();
+    assert_eq!(keys, ["items"], "ranked suggestions hold only their items");
     response.body["items"]
         .as_array()
         .expect("items")
@@ -405,11 +428,19 @@ impl Scene {
     }
 
     fn assignment(&self, params: &[(&str, &str)]) -> Value {
-        let mut params = params.to_vec();
-        params.push(("mode", "assignment"));
-        let response = suggestions(&self.app, &self.ada, &self.program, &params);
+        let response = get_assignment(&self.app, &self.ada, &self.program, params);
         assert_eq!(response.status, 200, "assignment: {}", response.text);
-        assert_eq!(response.body["mode"], "assignment");
+        let mut keys: Vec<&String> = response
+            .body
+            .as_object()
+            .expect("an object")
+            .keys()
+            .collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            ["pairings", "total_score", "unassigned_mentee_enrolment_ids"]
+        );
         response.body
     }
 
@@ -568,21 +599,42 @@ fn the_assignment_maximises_the_total_score() {
         .is_some_and(|p| p.iter().all(|p| p["score"].as_u64() >= Some(50))));
     assert!(pairs.len() < 2, "{strict}");
 
-    // Only admins.
-    suggestions(
-        &scene.app,
-        &scene.bea,
-        &scene.program,
-        &[("mode", "assignment")],
-    )
-    .problem(403);
-    suggestions(
+    // Only admins; parameters are checked.
+    get_assignment(&scene.app, &scene.bea, &scene.program, &[]).problem(403);
+    get_assignment(
         &scene.app,
         &scene.ada,
         &scene.program,
-        &[("mode", "assignment"), ("min_score", "-1")],
+        &[("min_score", "-1")],
     )
     .invalid_field("min_score");
+    // Ranking options do not apply to an assignment.
+    get_assignment(
+        &scene.app,
+        &scene.ada,
+        &scene.program,
+        &[("per_mentee", "2")],
+    )
+    .invalid_field("per_mentee");
+    scene
+        .app
+        .get(&format!(
+            "/v1/programs/{}/match-suggestions/assignment",
+            program_id(&scene.program)
+        ))
+        .send()
+        .problem(401);
+}
+
+#[test]
+fn the_old_mode_parameter_is_refused() {
+    let scene = Scene::new();
+    // The assignment moved to its own operation: `?mode=` is an unknown parameter now,
+    // so an old client is told instead of silently getting ranked suggestions.
+    for mode in ["assignment", "ranked"] {
+        suggestions(&scene.app, &scene.ada, &scene.program, &[("mode", mode)])
+            .invalid_field("mode");
+    }
 }
 
 #[test]

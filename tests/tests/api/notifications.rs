@@ -1,6 +1,6 @@
 //! The notification feed.
 
-use serde_json::json;
+use serde_json::{json, Value};
 use tandem_tests::TestApp;
 
 use crate::enrolments::{enrol, new_parent_answers};
@@ -121,4 +121,83 @@ fn the_feed_is_paginated_newest_first() {
         .send();
     assert_eq!(second.body["items"][0]["data"]["role"], "mentee");
     assert_eq!(second.body["next_cursor"], serde_json::Value::Null);
+}
+
+#[test]
+fn each_kind_carries_its_typed_data() {
+    let app = TestApp::spawn();
+    let (ada, bea, group, program) = open_program(&app, json!({}));
+    let cleo = app.register("Cleo");
+    app.join(&cleo, &group);
+    let mentee = enrol(
+        &app,
+        &bea,
+        &program,
+        json!({"role": "mentee", "answers": new_parent_answers()}),
+    );
+    let mentor = enrol(
+        &app,
+        &cleo,
+        &program,
+        json!({"role": "mentor", "answers": new_parent_answers()}),
+    );
+    let program_id = program["id"].as_str().expect("program id");
+    let pairing = app
+        .post(&format!("/v1/programs/{program_id}/pairings"))
+        .token(&ada.token)
+        .json(&json!({
+            "mentor_enrolment_id": mentor["id"],
+            "mentee_enrolment_id": mentee["id"],
+            "introduction": "Meet each other.",
+        }))
+        .send();
+    assert_eq!(pairing.status, 201, "{}", pairing.text);
+    let pairing_id = pairing.body["id"].as_str().expect("pairing id");
+    let ended = app
+        .post(&format!("/v1/pairings/{pairing_id}/end"))
+        .token(&cleo.token)
+        .json(&json!({"reason": "We live too far apart."}))
+        .send();
+    assert_eq!(ended.status, 200, "{}", ended.text);
+
+    let feed = app.get("/v1/me/notifications").token(&bea.token).send();
+    let items = feed.body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2, "{}", feed.text);
+    assert_eq!(
+        items[0],
+        json!({
+            "id": items[0]["id"],
+            "kind": "pairing_ended",
+            "created_at": items[0]["created_at"],
+            "read_at": null,
+            "data": {
+                "pairing_id": pairing_id,
+                "program_id": program_id,
+                "program_name": program["name"],
+                "by_partner": true,
+                "reason": "We live too far apart.",
+            },
+        })
+    );
+    assert_eq!(
+        items[1]["data"],
+        json!({
+            "pairing_id": pairing_id,
+            "program_id": program_id,
+            "program_name": program["name"],
+            "role": "mentee",
+            "partner_display_name": "Cleo",
+        })
+    );
+    assert_eq!(items[1]["kind"], "matched");
+    // Cleo ended it herself: she was told she was matched, not that it ended.
+    let cleo_feed = app.get("/v1/me/notifications").token(&cleo.token).send();
+    let kinds: Vec<&Value> = cleo_feed.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|n| &n["kind"])
+        .collect();
+    assert_eq!(kinds, [&json!("matched")]);
+    assert_eq!(cleo_feed.body["items"][0]["data"]["role"], "mentor");
 }

@@ -155,3 +155,107 @@ fn shared_answers_are_written_once_and_referenced() {
         "internal marks leak into the spec"
     );
 }
+
+#[test]
+fn suggestions_and_the_assignment_answer_one_schema_each() {
+    let spec: serde_json::Value = serde_json::from_str(COMMITTED).expect("spec is JSON");
+    for (path, id, schema) in [
+        (
+            "/v1/programs/{program_id}/match-suggestions",
+            "get_match_suggestions",
+            "RankedSuggestions",
+        ),
+        (
+            "/v1/programs/{program_id}/match-suggestions/assignment",
+            "get_match_assignment",
+            "MatchAssignment",
+        ),
+    ] {
+        let op = &spec["paths"][path]["get"];
+        assert_eq!(op["operationId"], id, "{path}");
+        let answer = &op["responses"]["200"]["content"]["application/json"]["schema"];
+        assert_eq!(
+            answer["$ref"],
+            format!("#/components/schemas/{schema}"),
+            "{id} answers one named schema"
+        );
+        let declared = &spec["components"]["schemas"][schema];
+        assert!(declared["properties"].is_object(), "{schema}: {declared}");
+        assert!(
+            declared.get("oneOf").is_none() && declared.get("anyOf").is_none(),
+            "{schema} is not a union"
+        );
+    }
+    let params = spec["paths"]["/v1/programs/{program_id}/match-suggestions"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters");
+    assert!(params.iter().all(|p| p["name"] != "mode"), "mode is gone");
+}
+
+/// Follows a local `$ref`, or answers the schema itself.
+fn resolve<'a>(
+    spec: &'a serde_json::Value,
+    schema: &'a serde_json::Value,
+) -> &'a serde_json::Value {
+    match schema["$ref"].as_str().and_then(|r| r.strip_prefix('#')) {
+        Some(pointer) => spec.pointer(pointer).unwrap_or(&serde_json::Value::Null),
+        None => schema,
+    }
+}
+
+#[test]
+fn notifications_are_one_schema_per_kind_told_apart_by_kind() {
+    let spec: serde_json::Value = serde_json::from_str(COMMITTED).expect("spec is JSON");
+    let list = &spec["components"]["schemas"]["NotificationList"];
+    assert_eq!(
+        list["properties"]["items"]["items"]["$ref"],
+        "#/components/schemas/NotificationView"
+    );
+    let view = &spec["components"]["schemas"]["NotificationView"];
+    assert_eq!(view["discriminator"]["propertyName"], "kind", "{view}");
+    let mapping = view["discriminator"]["mapping"]
+        .as_object()
+        .expect("a mapping from kind to schema");
+    let kinds: Vec<&str> = mapping.keys().map(String::as_str).collect();
+    let mut expected = vec![
+        "matched",
+        "pairing_ended",
+        "enrolment_approved",
+        "enrolment_declined",
+    ];
+    expected.sort();
+    let mut kinds = kinds.clone();
+    kinds.sort();
+    assert_eq!(kinds, expected);
+    let variants = view["oneOf"].as_array().expect("oneOf");
+    assert_eq!(variants.len(), mapping.len());
+    for (kind, target) in mapping {
+        assert!(
+            variants.iter().any(|v| v["$ref"] == *target),
+            "{kind}: {target} is one of the variants"
+        );
+        let pointer = target.as_str().and_then(|t| t.strip_prefix('#'));
+        let variant = spec
+            .pointer(pointer.expect("a local $ref"))
+            .expect("the variant's schema");
+        let required = variant["required"].as_array().expect("required");
+        for field in ["id", "kind", "created_at", "data"] {
+            assert!(
+                required.iter().any(|r| r == field),
+                "{kind} requires {field}"
+            );
+        }
+        // The kind is a constant of its variant, so a client narrows on it.
+        let constant = resolve(&spec, &variant["properties"]["kind"]);
+        assert_eq!(constant["enum"], serde_json::json!([kind]), "{kind}");
+        // And the data is typed: an object with named, required fields.
+        let data = resolve(&spec, &variant["properties"]["data"]);
+        assert_eq!(data["type"], "object", "{kind}: {data}");
+        let fields = data["properties"].as_object().expect("data properties");
+        assert!(fields.contains_key("program_id"), "{kind}: {data}");
+        assert!(
+            !data["required"].as_array().is_none_or(Vec::is_empty),
+            "{kind}"
+        );
+    }
+}

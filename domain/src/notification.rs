@@ -1,0 +1,162 @@
+//! Notifications: what a member is told, one typed payload per kind.
+//!
+//! Only ids, names and short texts go in, never a pair's messages or notes. Stored as
+//! the kind's name beside its data as JSON, so the names and field names below are a
+//! stored format: a new kind is a new variant, and a field added to an existing kind
+//! needs a default for the rows already stored.
+
+use serde::{Deserialize, Serialize};
+
+use crate::enrolment::EnrolmentRole;
+use crate::ids::{EnrolmentId, PairingId, ProgramId};
+
+/// What happened, with the data a client needs to show it. Serialised as
+/// `{"kind": "...", "data": {...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
+pub enum NotificationPayload {
+    /// The member was paired.
+    Matched(MatchedData),
+    /// A partner or an admin ended the member's pairing early.
+    PairingEnded(PairingEndedData),
+    /// An admin approved the member's pending enrolment.
+    EnrolmentApproved(EnrolmentDecidedData),
+    /// An admin declined the member's pending enrolment.
+    EnrolmentDeclined(EnrolmentDecidedData),
+}
+
+impl NotificationPayload {
+    /// The kind's stored and published name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            NotificationPayload::Matched(_) => "matched",
+            NotificationPayload::PairingEnded(_) => "pairing_ended",
+            NotificationPayload::EnrolmentApproved(_) => "enrolment_approved",
+            NotificationPayload::EnrolmentDeclined(_) => "enrolment_declined",
+        }
+    }
+}
+
+/// `matched`: who the member was paired with, and in which role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MatchedData {
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub pairing_id: PairingId,
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub program_id: ProgramId,
+    pub program_name: String,
+    /// The member's own side in the pairing.
+    pub role: EnrolmentRole,
+    pub partner_display_name: String,
+}
+
+/// `pairing_ended`: which pairing ended, by whom and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PairingEndedData {
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub pairing_id: PairingId,
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub program_id: ProgramId,
+    pub program_name: String,
+    /// True when the partner ended it, false when an admin did.
+    pub by_partner: bool,
+    /// The reason given when ending it.
+    pub reason: String,
+}
+
+/// `enrolment_approved` and `enrolment_declined`: the enrolment an admin decided on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnrolmentDecidedData {
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub enrolment_id: EnrolmentId,
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub program_id: ProgramId,
+    pub program_name: String,
+    pub role: EnrolmentRole,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::DateTime;
+    use serde_json::json;
+
+    fn at() -> chrono::DateTime<chrono::Utc> {
+        DateTime::from_timestamp(1_764_000_000, 0).unwrap_or_default()
+    }
+
+    /// Rows already stored keep reading: each kind's name and data fields are fixed.
+    #[test]
+    fn every_kind_keeps_its_stored_name_and_data() {
+        let pairing_id = PairingId::new_v7(at());
+        let program_id = ProgramId::new_v7(at());
+        let enrolment_id = EnrolmentId::new_v7(at());
+        let cases = [
+            (
+                NotificationPayload::Matched(MatchedData {
+                    pairing_id,
+                    program_id,
+                    program_name: "Neo genitori".into(),
+                    role: EnrolmentRole::Mentee,
+                    partner_display_name: "Giulia".into(),
+                }),
+                json!({"kind": "matched", "data": {
+                    "pairing_id": pairing_id, "program_id": program_id,
+                    "program_name": "Neo genitori", "role": "mentee",
+                    "partner_display_name": "Giulia"}}),
+            ),
+            (
+                NotificationPayload::PairingEnded(PairingEndedData {
+                    pairing_id,
+                    program_id,
+                    program_name: "Neo genitori".into(),
+                    by_partner: true,
+                    reason: "We moved".into(),
+                }),
+                json!({"kind": "pairing_ended", "data": {
+                    "pairing_id": pairing_id, "program_id": program_id,
+                    "program_name": "Neo genitori", "by_partner": true,
+                    "reason": "We moved"}}),
+            ),
+            (
+                NotificationPayload::EnrolmentApproved(EnrolmentDecidedData {
+                    enrolment_id,
+                    program_id,
+                    program_name: "Neo genitori".into(),
+                    role: EnrolmentRole::Mentor,
+                }),
+                json!({"kind": "enrolment_approved", "data": {
+                    "enrolment_id": enrolment_id, "program_id": program_id,
+                    "program_name": "Neo genitori", "role": "mentor"}}),
+            ),
+            (
+                NotificationPayload::EnrolmentDeclined(EnrolmentDecidedData {
+                    enrolment_id,
+                    program_id,
+                    program_name: "Neo genitori".into(),
+                    role: EnrolmentRole::Mentee,
+                }),
+                json!({"kind": "enrolment_declined", "data": {
+                    "enrolment_id": enrolment_id, "program_id": program_id,
+                    "program_name": "Neo genitori", "role": "mentee"}}),
+            ),
+        ];
+        for (payload, stored) in cases {
+            assert_eq!(serde_json::to_value(&payload).ok(), Some(stored.clone()));
+            assert_eq!(stored["kind"], payload.kind());
+            let read: Result<NotificationPayload, _> = serde_json::from_value(stored);
+            assert_eq!(read.ok(), Some(payload));
+        }
+    }
+
+    #[test]
+    fn an_unknown_kind_or_data_of_the_wrong_shape_is_not_read() {
+        let unknown = json!({"kind": "confetti", "data": {}});
+        assert!(serde_json::from_value::<NotificationPayload>(unknown).is_err());
+        let wrong = json!({"kind": "matched", "data": {"pairing_id": "x"}});
+        assert!(serde_json::from_value::<NotificationPayload>(wrong).is_err());
+    }
+}
