@@ -25,7 +25,7 @@ use tandem_persistence::idempotency::{self, Recorded, Retention, StoredResponse}
 use tandem_persistence::users;
 
 use crate::error::ApiError;
-use crate::extract::json::MAX_BODY_BYTES;
+use crate::extract::json::{too_large, MAX_BATCH_BODY_BYTES};
 use crate::state::AppState;
 
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -61,11 +61,9 @@ pub async fn idempotency(
     let mut bytes = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk?;
-        if bytes.len() + chunk.len() > MAX_BODY_BYTES {
-            let error = ApiError::PayloadTooLarge(format!(
-                "the body must be at most {MAX_BODY_BYTES} bytes"
-            ));
-            return Ok(req.into_response(error.error_response()));
+        // The largest any operation takes; the operation's own extractor holds its limit.
+        if bytes.len() + chunk.len() > MAX_BATCH_BODY_BYTES {
+            return Ok(req.into_response(too_large(MAX_BATCH_BODY_BYTES).error_response()));
         }
         bytes.extend_from_slice(&chunk);
     }

@@ -173,7 +173,10 @@ fn shared_responses() -> Vec<(&'static str, utoipa::openapi::Response)> {
             "Unauthenticated",
             problem_response("No valid access token (missing, malformed, expired or forged)"),
         ),
-        ("PayloadTooLarge", problem_response("The body is larger than 64 KiB")),
+        (
+            "PayloadTooLarge",
+            problem_response("The body is larger than 64 KiB (1 MiB for a batch of pairings)"),
+        ),
         (
             "UnsupportedMediaType",
             problem_response("The body is not sent as application/json"),

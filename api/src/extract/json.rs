@@ -14,13 +14,16 @@ use validator::Validate;
 
 use crate::error::{ApiError, FieldError};
 
-/// The largest JSON body accepted.
+/// The largest JSON body accepted by most operations.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The largest body of an operation that takes many items at once (a batch of 1,000
+/// pairings is about 125 KiB without introductions).
+pub const MAX_BATCH_BODY_BYTES: usize = 1024 * 1024;
 
-/// A JSON body of type `T`, deserialised and validated.
-pub struct Json<T>(pub T);
+/// A JSON body of type `T` of at most `LIMIT` bytes, deserialised and validated.
+pub struct Json<T, const LIMIT: usize = MAX_BODY_BYTES>(pub T);
 
-impl<T> FromRequest for Json<T>
+impl<T, const LIMIT: usize> FromRequest for Json<T, LIMIT>
 where
     T: DeserializeOwned + Validate + 'static,
 {
@@ -41,15 +44,15 @@ where
                     "send the body as application/json".into(),
                 ));
             }
-            if declared_length.is_some_and(|len| len > MAX_BODY_BYTES) {
-                return Err(too_large());
+            if declared_length.is_some_and(|len| len > LIMIT) {
+                return Err(too_large(LIMIT));
             }
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
                 let chunk = chunk
                     .map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
-                if body.len() + chunk.len() > MAX_BODY_BYTES {
-                    return Err(too_large());
+                if body.len() + chunk.len() > LIMIT {
+                    return Err(too_large(LIMIT));
                 }
                 body.extend_from_slice(&chunk);
             }
@@ -72,8 +75,8 @@ fn is_json(req: &HttpRequest) -> bool {
     }
 }
 
-fn too_large() -> ApiError {
-    ApiError::PayloadTooLarge(format!("the body must be at most {MAX_BODY_BYTES} bytes"))
+pub fn too_large(limit: usize) -> ApiError {
+    ApiError::PayloadTooLarge(format!("the body must be at most {limit} bytes"))
 }
 
 /// Deserialises, keeping the path of the field that failed.

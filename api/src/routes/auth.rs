@@ -70,9 +70,7 @@ pub struct Tokens {
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "Account created; the caller is logged in", body = Tokens),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The email already has an account", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(()),
@@ -139,7 +137,6 @@ pub async fn register(
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = Tokens),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
@@ -180,7 +177,6 @@ pub async fn login(
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "New tokens; the one presented is spent", body = Tokens),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unknown, expired, revoked or already used refresh token (a reused one revokes its whole session)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
@@ -230,7 +226,6 @@ pub async fn refresh_tokens(
     request_body = RefreshRequest,
     responses(
         (status = 204, description = "The session's refresh tokens are revoked (also when the token was unknown)"),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(())

@@ -116,11 +116,8 @@ fn enrolment_response(status: StatusCode, version: i64, view: EnrolmentView) -> 
     request_body = EnrolRequest,
     responses(
         (status = 201, description = "Enrolled: active, or pending when the program needs approval. In a program with `matching: auto` an active enrolment is paired at once with the best partner above the threshold (see `/v1/me/pairings`).", body = EnrolmentView),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such program, or the caller is not in its group", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The program is not open, or the caller already has an enrolment in this role", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid answers (each under `answers.<question key>`) or capacity", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -181,7 +178,6 @@ pub async fn enrol(
     params(("program_id" = Uuid, Path, description = "The program"), EnrolmentListParams),
     responses(
         (status = 200, description = "Admins: all enrolments with answers. Members: their own.", body = EnrolmentList),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such program, or the caller is not in its group", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid filter, limit or cursor", body = Problem, content_type = "application/problem+json"),
     ),
@@ -259,7 +255,6 @@ fn locked_enrolment(
     params(("enrolment_id" = Uuid, Path, description = "The enrolment")),
     responses(
         (status = 200, description = "The enrolment with its answers", body = EnrolmentView),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such enrolment, or neither the caller's own nor one the caller administers", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -287,8 +282,6 @@ pub async fn get_enrolment(
     request_body = UpdateEnrolmentRequest,
     responses(
         (status = 200, description = "The enrolment in its new status", body = EnrolmentView),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only admins approve or decline; only the member withdraws", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such enrolment visible to the caller", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not pending (approve/decline), or still paired (withdraw)", body = Problem, content_type = "application/problem+json"),
@@ -347,7 +340,6 @@ pub async fn update_enrolment(
     params(("enrolment_id" = Uuid, Path, description = "The enrolment")),
     responses(
         (status = 204, description = "Withdrawn (also when it already was)"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the member withdraws their enrolment", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such enrolment visible to the caller", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Declined, or still in an active pairing", body = Problem, content_type = "application/problem+json"),

@@ -88,9 +88,6 @@ fn group_response(status: actix_web::http::StatusCode, group: Group, role: Role)
     request_body = CreateGroupRequest,
     responses(
         (status = 201, description = "Created; the caller is its owner", body = GroupView),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -149,7 +146,6 @@ pub async fn create_group(
     params(PageParams),
     responses(
         (status = 200, description = "The caller's groups, in the order joined", body = GroupList),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -180,7 +176,6 @@ pub async fn list_my_groups(
     responses(
         (status = 200, description = "The group", body = GroupView,
             headers(("ETag" = String, description = "Version, for If-Match"))),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -209,8 +204,6 @@ pub async fn get_group(
     responses(
         (status = 200, description = "The updated group", body = GroupView,
             headers(("ETag" = String, description = "Version, for If-Match"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
@@ -273,7 +266,6 @@ pub async fn update_group(
     params(("group_id" = Uuid, Path, description = "The group")),
     responses(
         (status = 200, description = "The group with a new invite code; the old one stops working", body = GroupView),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
     ),
@@ -305,8 +297,6 @@ pub async fn rotate_invite_code(
     request_body = JoinRequest,
     responses(
         (status = 200, description = "The caller is a member (joining twice changes nothing)", body = GroupView),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group, or the invite code is wrong", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),

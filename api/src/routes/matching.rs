@@ -180,7 +180,6 @@ fn name_of(names: &HashMap<UserId, String>, enrolment: &Enrolment) -> String {
     params(("program_id" = Uuid, Path, description = "The program"), SuggestionParams),
     responses(
         (status = 200, description = "For each active mentee without a pairing, the best mentors with free capacity, best first", body = RankedSuggestions),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such program, or the caller is not in its group", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
@@ -236,7 +235,6 @@ pub async fn get_match_suggestions(
     params(("program_id" = Uuid, Path, description = "The program"), AssignmentParams),
     responses(
         (status = 200, description = "One assignment of waiting mentees to mentors with free capacity that maximises the total score (exact); review it and publish the chosen pairs with `POST /v1/programs/{program_id}/pairings/batch`", body = MatchAssignment),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such program, or the caller is not in its group", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),

@@ -50,7 +50,6 @@ pub struct UpdateMeRequest {
     responses(
         (status = 200, description = "The caller's account", body = UserView,
             headers(("ETag" = String, description = "Version, for If-Match"))),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -74,8 +73,6 @@ pub async fn get_me(
     responses(
         (status = 200, description = "The updated account", body = UserView,
             headers(("ETag" = String, description = "Version, for If-Match"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),

@@ -56,7 +56,6 @@ pub struct ChangeRoleRequest {
     params(("group_id" = Uuid, Path, description = "The group"), PageParams),
     responses(
         (status = 200, description = "The group's members", body = MemberList),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
     ),
@@ -90,8 +89,6 @@ pub async fn list_members(
     request_body = ChangeRoleRequest,
     responses(
         (status = 200, description = "The member with the new role", body = MemberView),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Members cannot change roles; admins cannot touch owners", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group or member, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The last owner cannot be demoted", body = Problem, content_type = "application/problem+json"),
@@ -143,7 +140,6 @@ pub async fn change_member_role(
     ),
     responses(
         (status = 204, description = "Removed (or left). Their active pairings in the group's programs end (partners are notified) and their enrolments are withdrawn."),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only owners and admins remove others; admins cannot remove owners", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group or member, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The last owner cannot leave", body = Problem, content_type = "application/problem+json"),

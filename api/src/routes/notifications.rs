@@ -163,7 +163,6 @@ pub struct MarkedRead {
     params(NotificationParams),
     responses(
         (status = 200, description = "The caller's notifications, newest first", body = NotificationList),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -200,8 +199,6 @@ pub async fn list_notifications(
     request_body = UpdateNotificationRequest,
     responses(
         (status = 200, description = "The notification, read or unread", body = NotificationView),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such notification of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
@@ -230,7 +227,6 @@ pub async fn update_notification(
     operation_id = "mark_all_notifications_read",
     responses(
         (status = 200, description = "Every unread notification of the caller's is now read", body = MarkedRead),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::{ApiError, Problem};
+use crate::extract::json::MAX_BATCH_BODY_BYTES;
 use crate::extract::{AuthUser, Json, Query};
 use crate::list_response;
 use crate::pagination::PageParams;
@@ -148,9 +149,13 @@ pub struct BatchPairingItem {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchPairingRequest {
-    /// 1–1000 pairings.
+    /// 1–1000 pairings; the body may be up to 1 MiB.
+    #[schema(min_items = 1, max_items = 1000)]
     pub pairings: Vec<BatchPairingItem>,
 }
+
+/// The most pairings one batch publishes (as the spec declares on `pairings`).
+const MAX_BATCH_PAIRINGS: usize = 1000;
 
 /// The pairings a batch made, in the order given.
 #[derive(Debug, Serialize, ToSchema)]
@@ -205,8 +210,6 @@ fn program_locked_for_pairing(
     request_body = CreatePairingRequest,
     responses(
         (status = 201, description = "Paired; both partners are notified", body = PairingView),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such program, or the caller is not in its group", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An enrolment is not active, the mentee is already paired, the mentor is full, or the program is a draft or archived", body = Problem, content_type = "application/problem+json"),
@@ -247,12 +250,9 @@ pub async fn create_pairing(
     request_body = BatchPairingRequest,
     responses(
         (status = 201, description = "Every pairing was made; all partners are notified", body = BatchPairingResult),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such program, or the caller is not in its group", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "One pairing conflicts with the current state (the detail names it as `pairings[i]`); none was made", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid items, named `pairings[i].<field>`; none was made", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -262,13 +262,13 @@ pub async fn publish_pairings(
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<Uuid>,
-    body: Json<BatchPairingRequest>,
+    body: Json<BatchPairingRequest, MAX_BATCH_BODY_BYTES>,
 ) -> Result<HttpResponse, ApiError> {
     let program_id = ProgramId(path.into_inner());
-    if !(1..=1000).contains(&body.0.pairings.len()) {
+    if !(1..=MAX_BATCH_PAIRINGS).contains(&body.0.pairings.len()) {
         return Err(ApiError::invalid(
             "pairings",
-            "must hold 1 to 1000 pairings",
+            &format!("must hold 1 to {MAX_BATCH_PAIRINGS} pairings"),
         ));
     }
     let mut errors = Vec::new();
@@ -317,7 +317,6 @@ pub async fn publish_pairings(
     params(("program_id" = Uuid, Path, description = "The program"), PairingListParams),
     responses(
         (status = 200, description = "The program's pairings, oldest first", body = PairingList),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such program, or the caller is not in its group", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid filter, limit or cursor", body = Problem, content_type = "application/problem+json"),
@@ -362,7 +361,6 @@ pub async fn list_program_pairings(
     params(PageParams),
     responses(
         (status = 200, description = "The caller's pairings as mentor or mentee in the groups the caller belongs to, newest first", body = PairingList),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -407,7 +405,6 @@ fn visible_pairing(
     params(("pairing_id" = Uuid, Path, description = "The pairing")),
     responses(
         (status = 200, description = "The pairing", body = PairingView),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such pairing, the caller is not in its group (a partner who left or was removed included), or neither a partner nor an admin", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -435,8 +432,6 @@ pub async fn get_pairing(
     request_body = EndPairingRequest,
     responses(
         (status = 200, description = "Ended: the other partner is notified, the mentor's place is free and the mentee can be paired again", body = PairingView),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such pairing, the caller is not in its group (a partner who left or was removed included), or neither a partner nor an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The pairing is not active", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid reason", body = Problem, content_type = "application/problem+json"),

@@ -146,11 +146,8 @@ fn program_response(status: StatusCode, program: Program) -> HttpResponse {
     responses(
         (status = 201, description = "A draft program with a copy of the template's content", body = ProgramView,
             headers(("ETag" = String, description = "Version, for If-Match"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown template or invalid overrides", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -216,7 +213,6 @@ pub async fn create_program(
     params(("group_id" = Uuid, Path, description = "The group"), ProgramListParams),
     responses(
         (status = 200, description = "The group's programs; drafts only for owners and admins", body = ProgramList),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid filter, limit or cursor", body = Problem, content_type = "application/problem+json"),
     ),
@@ -264,7 +260,6 @@ pub async fn list_programs(
     responses(
         (status = 200, description = "The program", body = ProgramView,
             headers(("ETag" = String, description = "Version, for If-Match"))),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such program, a draft seen by a member, or the caller is not in the group", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -293,8 +288,6 @@ pub async fn get_program(
     responses(
         (status = 200, description = "The updated program", body = ProgramView,
             headers(("ETag" = String, description = "Version, for If-Match"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such program, or the caller is not in the group", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a forward step of draft → open → closed → archived, an archived program, or a schedule change after opening", body = Problem, content_type = "application/problem+json"),

@@ -177,7 +177,6 @@ fn invalid(errors: Vec<tandem_domain::ValidationError>) -> ApiError {
     responses(
         (status = 200, description = "The built-in templates, in catalogue order", body = TemplateList,
             headers(("Content-Language" = String, description = "The language of the content: `en` or `it`"))),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unsupported lang, or invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
@@ -227,7 +226,6 @@ pub async fn list_templates(
     responses(
         (status = 200, description = "The built-in template", body = TemplateView,
             headers(("Content-Language" = String, description = "The language of the content: `en` or `it`"))),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No built-in template has this key", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unsupported lang", body = Problem, content_type = "application/problem+json"),
     ),
@@ -254,12 +252,9 @@ pub async fn get_template(
     responses(
         (status = 201, description = "Saved in the group", body = TemplateView,
             headers(("ETag" = String, description = "Version, for If-Match"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The group already has a template with this key", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, each named by its path (e.g. `questions[2].options`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -307,7 +302,6 @@ pub async fn create_custom_template(
     params(("group_id" = Uuid, Path, description = "The group"), PageParams),
     responses(
         (status = 200, description = "The group's custom templates, oldest first", body = TemplateList),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
@@ -344,7 +338,6 @@ pub async fn list_custom_templates(
     responses(
         (status = 200, description = "The custom template", body = TemplateView,
             headers(("ETag" = String, description = "Version, for If-Match"))),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group or template, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
     ),
@@ -381,12 +374,9 @@ pub async fn get_custom_template(
     responses(
         (status = 200, description = "The updated template", body = TemplateView,
             headers(("ETag" = String, description = "Version, for If-Match"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group or template, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, each named by its path (e.g. `weeks[0].prompts`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -443,7 +433,6 @@ pub async fn update_custom_template(
     ),
     responses(
         (status = 204, description = "Deleted; programs started from it keep their copy"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group or template, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),

@@ -630,3 +630,36 @@ fn listing_a_programs_pairings_reads_while_another_transaction_holds_its_lock() 
         assert_eq!(status, 200, "{text}");
     });
 }
+
+#[test]
+fn a_batch_of_the_documented_1000_pairings_fits_the_body_limit() {
+    let app = TestApp::spawn();
+    let ada = app.register("Ada");
+    let group = app.create_group(&ada, "Parents");
+    let program = set_status(
+        &app,
+        &ada,
+        &create_program(&app, &ada, &group, json!({"template_key": "new-parents"})),
+        "open",
+    );
+    let batch = |count: usize| {
+        let items: Vec<Value> = (0..count)
+            .map(|_| {
+                json!({
+                    "mentor_enrolment_id": uuid::Uuid::new_v4().to_string(),
+                    "mentee_enrolment_id": uuid::Uuid::new_v4().to_string(),
+                })
+            })
+            .collect();
+        app.post(&format!("/v1/programs/{}/pairings/batch", id(&program)))
+            .token(&ada.token)
+            .json(&json!({ "pairings": items }))
+            .send()
+    };
+    // 1,000 items (about 125 KiB) are read and checked item by item, not refused as
+    // too large; 1,001 are over the documented count.
+    let thousand = batch(1000);
+    let errors = thousand.problem(422)["errors"].clone();
+    assert_eq!(errors[0]["field"], "pairings[0].mentor_enrolment_id");
+    batch(1001).invalid_field("pairings");
+}
