@@ -2,7 +2,7 @@
 CARGO ?= cargo
 PG_TEST_URL ?= $(TANDEM_TEST_DATABASE_URL)
 
-.PHONY: run test test-sqlite test-postgres lint fmt openapi bench bench-matching migrate
+.PHONY: run test test-sqlite test-postgres lint lint-spec fmt openapi bench bench-matching migrate
 
 ## Build and serve on 127.0.0.1:8080 with ./data/tandem.db (created and migrated).
 run:
@@ -30,6 +30,16 @@ endif
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## Lint openapi/openapi.json with Redocly's recommended rules (needs Node.js and npm;
+## the pinned CLI is installed once under target/).
+REDOCLY_VERSION := 2.77.0
+REDOCLY := target/redocly-$(REDOCLY_VERSION)/node_modules/.bin/redocly
+lint-spec: $(REDOCLY)
+	$(REDOCLY) lint openapi/openapi.json --format=stylish
+
+$(REDOCLY):
+	npm install --silent --no-audit --no-fund --prefix target/redocly-$(REDOCLY_VERSION) @redocly/cli@$(REDOCLY_VERSION)
 
 fmt:
 	$(CARGO) fmt --all

@@ -64,6 +64,7 @@ pub struct Tokens {
     pub user: UserView,
 }
 
+/// Create an account and log in.
 #[utoipa::path(
     tag = "auth",
     operation_id = "register",
@@ -131,6 +132,7 @@ pub async fn register(
         .json(token_pair(&state, tokens.0, tokens.1)?))
 }
 
+/// Log in with email and password.
 #[utoipa::path(
     tag = "auth",
     operation_id = "login",
@@ -171,6 +173,7 @@ pub async fn login(
         .json(token_pair(&state, user, refresh_token)?))
 }
 
+/// Trade a refresh token for new tokens.
 #[utoipa::path(
     tag = "auth",
     operation_id = "refresh_tokens",
@@ -220,6 +223,7 @@ pub async fn refresh_tokens(
         .json(token_pair(&state, user, new_token)?))
 }
 
+/// Log out: revoke the session.
 #[utoipa::path(
     tag = "auth",
     operation_id = "logout",

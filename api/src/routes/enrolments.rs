@@ -109,6 +109,7 @@ fn enrolment_response(status: StatusCode, version: i64, view: EnrolmentView) -> 
         .json(view)
 }
 
+/// Enrol in a program as mentor or mentee.
 #[utoipa::path(
     tag = "enrolments",
     operation_id = "enrol",
@@ -172,6 +173,7 @@ pub async fn enrol(
     Ok(enrolment_response(StatusCode::CREATED, version, view))
 }
 
+/// List a program's enrolments.
 #[utoipa::path(
     tag = "enrolments",
     operation_id = "list_enrolments",
@@ -249,6 +251,7 @@ fn locked_enrolment(
     Ok((enrolment, membership, program))
 }
 
+/// Read an enrolment.
 #[utoipa::path(
     tag = "enrolments",
     operation_id = "get_enrolment",
@@ -275,6 +278,7 @@ pub async fn get_enrolment(
     Ok(enrolment_response(StatusCode::OK, version, view))
 }
 
+/// Approve or decline an enrolment, or change its answers.
 #[utoipa::path(
     tag = "enrolments",
     operation_id = "update_enrolment",
@@ -334,6 +338,7 @@ pub async fn update_enrolment(
     Ok(enrolment_response(StatusCode::OK, version, view))
 }
 
+/// Withdraw an enrolment.
 #[utoipa::path(
     tag = "enrolments",
     operation_id = "withdraw_enrolment",

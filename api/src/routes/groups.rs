@@ -82,6 +82,7 @@ fn group_response(status: actix_web::http::StatusCode, group: Group, role: Role)
         .json(GroupView::new(group, role))
 }
 
+/// Create a group.
 #[utoipa::path(
     tag = "groups",
     operation_id = "create_group",
@@ -140,6 +141,7 @@ pub async fn create_group(
     ))
 }
 
+/// List the caller's groups.
 #[utoipa::path(
     tag = "groups",
     operation_id = "list_my_groups",
@@ -169,6 +171,7 @@ pub async fn list_my_groups(
     )))
 }
 
+/// Read a group.
 #[utoipa::path(
     tag = "groups",
     operation_id = "get_group",
@@ -196,6 +199,7 @@ pub async fn get_group(
     Ok(group_response(actix_web::http::StatusCode::OK, group, role))
 }
 
+/// Update a group.
 #[utoipa::path(
     tag = "groups",
     operation_id = "update_group",
@@ -260,6 +264,7 @@ pub async fn update_group(
     Ok(group_response(actix_web::http::StatusCode::OK, group, role))
 }
 
+/// Rotate a group's invite code.
 #[utoipa::path(
     tag = "groups",
     operation_id = "rotate_invite_code",
@@ -290,6 +295,7 @@ pub async fn rotate_invite_code(
     Ok(group_response(actix_web::http::StatusCode::OK, group, role))
 }
 
+/// Join a group with its invite code.
 #[utoipa::path(
     tag = "groups",
     operation_id = "join_group",

@@ -13,6 +13,7 @@ pub struct Health {
     pub status: String,
 }
 
+/// Liveness: the process is up.
 #[utoipa::path(
     tag = "operations",
     operation_id = "healthz",
@@ -27,6 +28,7 @@ pub async fn healthz() -> HttpResponse {
     })
 }
 
+/// Readiness: the database answers.
 #[utoipa::path(
     tag = "operations",
     operation_id = "readyz",

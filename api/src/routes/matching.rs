@@ -174,6 +174,7 @@ fn name_of(names: &HashMap<UserId, String>, enrolment: &Enrolment) -> String {
     names.get(&enrolment.user_id).cloned().unwrap_or_default()
 }
 
+/// Rank mentors for each waiting mentee.
 #[utoipa::path(
     tag = "pairings",
     operation_id = "get_match_suggestions",
@@ -229,6 +230,7 @@ pub async fn get_match_suggestions(
     Ok(HttpResponse::Ok().json(answer))
 }
 
+/// Propose a program-wide assignment.
 #[utoipa::path(
     tag = "pairings",
     operation_id = "get_match_assignment",

@@ -44,6 +44,7 @@ pub struct UpdateMeRequest {
     pub time_zone: Option<String>,
 }
 
+/// Read the caller's profile.
 #[utoipa::path(
     tag = "me",
     operation_id = "get_me",
@@ -65,6 +66,7 @@ pub async fn get_me(
     Ok(with_etag(&user))
 }
 
+/// Update the caller's profile.
 #[utoipa::path(
     tag = "me",
     operation_id = "update_me",

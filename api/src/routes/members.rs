@@ -50,6 +50,7 @@ pub struct ChangeRoleRequest {
     pub role: Role,
 }
 
+/// List a group's members.
 #[utoipa::path(
     tag = "members",
     operation_id = "list_members",
@@ -79,6 +80,7 @@ pub async fn list_members(
     Ok(HttpResponse::Ok().json(MemberList::from_page(members.map(MemberView::from))))
 }
 
+/// Change a member's role.
 #[utoipa::path(
     tag = "members",
     operation_id = "change_member_role",
@@ -131,6 +133,7 @@ pub async fn change_member_role(
     Ok(HttpResponse::Ok().json(member))
 }
 
+/// Remove a member, or leave the group.
 #[utoipa::path(
     tag = "members",
     operation_id = "remove_member",

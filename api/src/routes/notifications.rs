@@ -157,6 +157,7 @@ pub struct MarkedRead {
     pub marked: usize,
 }
 
+/// List the caller's notifications.
 #[utoipa::path(
     tag = "notifications",
     operation_id = "list_notifications",
@@ -192,6 +193,7 @@ pub async fn list_notifications(
     )))
 }
 
+/// Mark a notification read or unread.
 #[utoipa::path(
     tag = "notifications",
     operation_id = "update_notification",
@@ -222,6 +224,7 @@ pub async fn update_notification(
     Ok(HttpResponse::Ok().json(NotificationView::from(notification)))
 }
 
+/// Mark every notification read.
 #[utoipa::path(
     tag = "notifications",
     operation_id = "mark_all_notifications_read",

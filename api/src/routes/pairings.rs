@@ -203,6 +203,7 @@ fn program_locked_for_pairing(
     Ok(programs::find_locked(conn, program_id)?)
 }
 
+/// Pair a mentee with a mentor.
 #[utoipa::path(
     tag = "pairings",
     operation_id = "create_pairing",
@@ -243,6 +244,7 @@ pub async fn create_pairing(
     Ok(HttpResponse::build(StatusCode::CREATED).json(view))
 }
 
+/// Publish many pairings at once (all or nothing).
 #[utoipa::path(
     tag = "pairings",
     operation_id = "publish_pairings",
@@ -311,6 +313,7 @@ pub async fn publish_pairings(
     Ok(HttpResponse::build(StatusCode::CREATED).json(BatchPairingResult { items }))
 }
 
+/// List a program's pairings.
 #[utoipa::path(
     tag = "pairings",
     operation_id = "list_program_pairings",
@@ -355,6 +358,7 @@ pub async fn list_program_pairings(
     Ok(HttpResponse::Ok().json(list))
 }
 
+/// List the caller's pairings.
 #[utoipa::path(
     tag = "pairings",
     operation_id = "list_my_pairings",
@@ -399,6 +403,7 @@ fn visible_pairing(
     Ok((pairing, program))
 }
 
+/// Read a pairing.
 #[utoipa::path(
     tag = "pairings",
     operation_id = "get_pairing",
@@ -425,6 +430,7 @@ pub async fn get_pairing(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// End a pairing early.
 #[utoipa::path(
     tag = "pairings",
     operation_id = "end_pairing",

@@ -138,6 +138,7 @@ fn program_response(status: StatusCode, program: Program) -> HttpResponse {
         .json(ProgramView::from(program))
 }
 
+/// Start a program from a template.
 #[utoipa::path(
     tag = "programs",
     operation_id = "create_program",
@@ -207,6 +208,7 @@ pub async fn create_program(
     Ok(program_response(StatusCode::CREATED, program))
 }
 
+/// List a group's programs.
 #[utoipa::path(
     tag = "programs",
     operation_id = "list_programs",
@@ -253,6 +255,7 @@ pub async fn list_programs(
     Ok(HttpResponse::Ok().json(ProgramList::from_page(programs.map(ProgramView::from))))
 }
 
+/// Read a program.
 #[utoipa::path(
     tag = "programs",
     operation_id = "get_program",
@@ -277,6 +280,7 @@ pub async fn get_program(
     Ok(program_response(StatusCode::OK, program))
 }
 
+/// Change a program's settings or status.
 #[utoipa::path(
     tag = "programs",
     operation_id = "update_program",

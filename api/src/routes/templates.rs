@@ -167,6 +167,7 @@ fn invalid(errors: Vec<tandem_domain::ValidationError>) -> ApiError {
     ApiError::Validation(errors.into_iter().map(FieldError::from).collect())
 }
 
+/// List the built-in templates.
 #[utoipa::path(
     tag = "templates",
     operation_id = "list_templates",
@@ -215,6 +216,7 @@ pub async fn list_templates(
     Ok(builtin_response(StatusCode::OK, language).json(TemplateList::from_page(page)))
 }
 
+/// Read a built-in template.
 #[utoipa::path(
     tag = "templates",
     operation_id = "get_template",
@@ -244,6 +246,7 @@ pub async fn get_template(
     Ok(builtin_response(StatusCode::OK, language).json(TemplateView::builtin(template)))
 }
 
+/// Save a custom template.
 #[utoipa::path(
     tag = "templates",
     operation_id = "create_custom_template",
@@ -296,6 +299,7 @@ pub async fn create_custom_template(
     Ok(custom_response(StatusCode::CREATED, template))
 }
 
+/// List a group's custom templates.
 #[utoipa::path(
     tag = "templates",
     operation_id = "list_custom_templates",
@@ -328,6 +332,7 @@ pub async fn list_custom_templates(
     Ok(HttpResponse::Ok().json(TemplateList::from_page(templates.map(TemplateView::custom))))
 }
 
+/// Read a custom template.
 #[utoipa::path(
     tag = "templates",
     operation_id = "get_custom_template",
@@ -362,6 +367,7 @@ pub async fn get_custom_template(
     Ok(custom_response(StatusCode::OK, template))
 }
 
+/// Update a custom template.
 #[utoipa::path(
     tag = "templates",
     operation_id = "update_custom_template",
@@ -423,6 +429,7 @@ pub async fn update_custom_template(
     Ok(custom_response(StatusCode::OK, template))
 }
 
+/// Delete a custom template.
 #[utoipa::path(
     tag = "templates",
     operation_id = "delete_custom_template",
