@@ -280,3 +280,42 @@ impl From<actix_web::error::BlockingError> for ApiError {
         ApiError::Internal(anyhow::anyhow!("blocking task failed: {error}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_is_a_503_that_names_no_host_or_user() {
+        let unreachable = tandem_persistence::Db::open(&tandem_persistence::DbConfig {
+            url: "postgres://secret_user@127.0.0.1:1/secret_db".into(),
+            pool_size: 1,
+            connect_timeout: std::time::Duration::from_millis(200),
+        });
+        let Err(cause) = unreachable else {
+            panic!("port 1 should refuse connections");
+        };
+        assert!(
+            cause.to_string().contains("127.0.0.1"),
+            "the cause names the host: {cause}"
+        );
+        let error = ApiError::from(cause);
+        assert_eq!(error.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        let problem = serde_json::to_string(&error.problem()).expect("json");
+        for secret in ["127.0.0.1", "secret_user", "secret_db", "refused"] {
+            assert!(
+                !problem.contains(secret),
+                "{secret} reached the client: {problem}"
+            );
+        }
+        let response = error.error_response();
+        assert!(response.headers().contains_key(header::RETRY_AFTER));
+    }
+
+    #[test]
+    fn a_busy_database_is_a_503_with_a_fixed_text() {
+        let error = ApiError::from(StoreError::Busy("database is locked".into()));
+        assert_eq!(error.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(!error.problem().detail.contains("locked"));
+    }
+}
