@@ -4,9 +4,19 @@
 //! `TANDEM_TEST_BACKEND=postgres` (with `TANDEM_TEST_DATABASE_URL` naming a server)
 //! runs the suite on PostgreSQL, one fresh database per test; otherwise on SQLite, one
 //! file per test in a temporary folder.
+//!
+//! Tests tell stories: the steps people take are methods of [`TestApp`] (`register`,
+//! `create_group` and `join` here, programs, enrolments and pairings in [`story`]), the
+//! usual beginnings are named structs in [`scenarios`], and the bodies they send come
+//! from [`answers`] and [`templates`]. Test modules import from this crate only, never
+//! from each other.
 
+pub mod answers;
 pub mod client;
 pub mod db;
+pub mod scenarios;
+pub mod story;
+pub mod templates;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -17,6 +27,7 @@ use tandem_api::{AppConfig, Application};
 
 pub use client::{Request, Response};
 use db::TestDb;
+pub use scenarios::{GroupWithMembers, OpenProgram, PairCandidates, PairedProgram};
 
 /// The secret the test servers sign with, so tests can forge tokens on purpose.
 pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256!";

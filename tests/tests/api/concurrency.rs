@@ -12,11 +12,8 @@ use std::sync::Barrier;
 use std::time::Instant;
 
 use serde_json::{json, Value};
-use tandem_tests::{Request, Response, TestApp, TestUser};
-
-use crate::enrolments::{enrol, new_parent_answers};
-use crate::programs::open_program;
-use crate::templates::book_club;
+use tandem_tests::templates::book_club;
+use tandem_tests::{OpenProgram, Request, Response, TestApp, TestUser};
 
 /// How many requests race in the first test.
 const RACERS: usize = 50;
@@ -27,31 +24,6 @@ fn program_id(program: &Value) -> &str {
 
 fn id(value: &Value) -> String {
     value["id"].as_str().expect("an id").to_owned()
-}
-
-/// A new user who joins the group.
-fn member(app: &TestApp, group: &Value, name: &str) -> TestUser {
-    let user = app.register(name);
-    app.join(&user, group);
-    user
-}
-
-fn enrol_mentee(app: &TestApp, user: &TestUser, program: &Value) -> String {
-    id(&enrol(
-        app,
-        user,
-        program,
-        json!({"role": "mentee", "answers": new_parent_answers()}),
-    ))
-}
-
-fn enrol_mentor(app: &TestApp, user: &TestUser, program: &Value, capacity: u8) -> String {
-    id(&enrol(
-        app,
-        user,
-        program,
-        json!({"role": "mentor", "answers": new_parent_answers(), "capacity": capacity}),
-    ))
 }
 
 fn pairing(mentor: &str, mentee: &str) -> Value {
@@ -190,15 +162,20 @@ fn mentor_of(pairing: &Value) -> &str {
 #[test]
 fn fifty_concurrent_pairings_of_one_mentee_make_exactly_one() {
     let app = TestApp::spawn();
-    let (ada, _, group, program) = open_program(&app, json!({"matching": "admin"}));
-    let mentee_user = member(&app, &group, "Mila");
-    let mentee = enrol_mentee(&app, &mentee_user, &program);
+    let OpenProgram {
+        admin: ada,
+        group,
+        program,
+        ..
+    } = app.open_program(json!({"matching": "admin"}));
+    let mentee_user = app.member(&group, "Mila");
+    let mentee = id(&app.enrol_mentee(&mentee_user, &program));
     // Mentors with one place each: a failed attempt that leaked a taken place would
     // show up below as a mentor missing from the suggestions.
     let mentors: Vec<String> = (0..5)
         .map(|n| {
-            let user = member(&app, &group, &format!("Mentor{n}"));
-            enrol_mentor(&app, &user, &program, 1)
+            let user = app.member(&group, &format!("Mentor{n}"));
+            id(&app.enrol_mentor(&user, &program, Some(1)))
         })
         .collect();
     let path = format!("/v1/programs/{}/pairings", program_id(&program));
@@ -229,8 +206,8 @@ fn fifty_concurrent_pairings_of_one_mentee_make_exactly_one() {
 
     // The counters behind suggestions agree with the rows: the paired mentee waits no
     // more, the winning mentor is full and the four others still have their place.
-    let newcomer = member(&app, &group, "Nina");
-    let newcomer = enrol_mentee(&app, &newcomer, &program);
+    let newcomer = app.member(&group, "Nina");
+    let newcomer = id(&app.enrol_mentee(&newcomer, &program));
     let suggestions = suggested(&app, &ada, &program);
     assert_eq!(
         suggestions.len(),
@@ -254,13 +231,18 @@ fn a_mentor_is_never_filled_past_capacity() {
     const MENTEES: usize = 15;
     const CAPACITY: u8 = 3;
     let app = TestApp::spawn();
-    let (ada, _, group, program) = open_program(&app, json!({"matching": "admin"}));
-    let mentor_user = member(&app, &group, "Marta");
-    let mentor = enrol_mentor(&app, &mentor_user, &program, CAPACITY);
+    let OpenProgram {
+        admin: ada,
+        group,
+        program,
+        ..
+    } = app.open_program(json!({"matching": "admin"}));
+    let mentor_user = app.member(&group, "Marta");
+    let mentor = id(&app.enrol_mentor(&mentor_user, &program, Some(CAPACITY)));
     let mentees: Vec<String> = (0..MENTEES)
         .map(|n| {
-            let user = member(&app, &group, &format!("Mentee{n}"));
-            enrol_mentee(&app, &user, &program)
+            let user = app.member(&group, &format!("Mentee{n}"));
+            id(&app.enrol_mentee(&user, &program))
         })
         .collect();
     let path = format!("/v1/programs/{}/pairings", program_id(&program));
@@ -315,16 +297,21 @@ fn a_mentor_is_never_filled_past_capacity() {
 fn concurrent_batches_sharing_a_mentee_publish_exactly_one() {
     const BATCHES: usize = 10;
     let app = TestApp::spawn();
-    let (ada, _, group, program) = open_program(&app, json!({"matching": "admin"}));
-    let mentor_user = member(&app, &group, "Marta");
+    let OpenProgram {
+        admin: ada,
+        group,
+        program,
+        ..
+    } = app.open_program(json!({"matching": "admin"}));
+    let mentor_user = app.member(&group, "Marta");
     // Room for one batch of two, and one place more.
-    let mentor = enrol_mentor(&app, &mentor_user, &program, 3);
-    let shared_user = member(&app, &group, "Sara");
-    let shared = enrol_mentee(&app, &shared_user, &program);
+    let mentor = id(&app.enrol_mentor(&mentor_user, &program, Some(3)));
+    let shared_user = app.member(&group, "Sara");
+    let shared = id(&app.enrol_mentee(&shared_user, &program));
     let own: Vec<String> = (0..BATCHES)
         .map(|n| {
-            let user = member(&app, &group, &format!("Mentee{n}"));
-            enrol_mentee(&app, &user, &program)
+            let user = app.member(&group, &format!("Mentee{n}"));
+            id(&app.enrol_mentee(&user, &program))
         })
         .collect();
     let path = format!("/v1/programs/{}/pairings/batch", program_id(&program));
@@ -435,12 +422,17 @@ fn concurrent_profile_updates_without_if_match_all_land() {
 fn every_patch_without_if_match_wins_instead_of_conflicting() {
     const N: usize = PATCHERS / 2;
     let app = TestApp::spawn();
-    let (ada, bea, group, program) = open_program(&app, json!({"matching": "admin"}));
+    let OpenProgram {
+        admin: ada,
+        member: bea,
+        group,
+        program,
+    } = app.open_program(json!({"matching": "admin"}));
     let group_id = id(&group);
-    let cleo = member(&app, &group, "Cleo");
-    let dan = member(&app, &group, "Dan");
-    let mentee = enrol_mentee(&app, &bea, &program);
-    let mentor = enrol_mentor(&app, &cleo, &program, 2);
+    let cleo = app.member(&group, "Cleo");
+    let dan = app.member(&group, "Dan");
+    let mentee = id(&app.enrol_mentee(&bea, &program));
+    let mentor = id(&app.enrol_mentor(&cleo, &program, Some(2)));
     let paired = app
         .post(&format!("/v1/programs/{}/pairings", program_id(&program)))
         .token(&ada.token)
@@ -452,7 +444,7 @@ fn every_patch_without_if_match_wins_instead_of_conflicting() {
         .token(&bea.token)
         .send()
         .str("/items/0/id");
-    let dans = enrol_mentee(&app, &dan, &program);
+    let dans = id(&app.enrol_mentee(&dan, &program));
     let template = app
         .post(&format!("/v1/groups/{group_id}/templates"))
         .token(&ada.token)

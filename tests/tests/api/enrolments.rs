@@ -1,33 +1,6 @@
 use serde_json::{json, Value};
-use tandem_tests::{TestApp, TestUser};
-
-use crate::programs::{create_program, open_program, set_status};
-
-/// Answers to the new-parents questions of a parent of a newborn in Italy.
-pub fn new_parent_answers() -> Value {
-    json!({
-        "child_stage": "newborn",
-        "first_child": "first",
-        "children_count": 1,
-        "feeding": ["breastfeeding", "expressed"],
-        "sleep": "our_room",
-        "work_plans": "going_back",
-        "support_wanted": ["sleep", "feeding"],
-        "time_zone": "europe_africa",
-        "languages": ["it", "en"],
-    })
-}
-
-pub fn enrol(app: &TestApp, user: &TestUser, program: &Value, body: Value) -> Value {
-    let id = program["id"].as_str().expect("program id");
-    let response = app
-        .post(&format!("/v1/programs/{id}/enrolments"))
-        .token(&user.token)
-        .json(&body)
-        .send();
-    assert_eq!(response.status, 201, "enrol: {}", response.body);
-    response.body
-}
+use tandem_tests::answers::new_parent_answers;
+use tandem_tests::{OpenProgram, TestApp};
 
 fn enrol_path(program: &Value) -> String {
     format!(
@@ -39,32 +12,30 @@ fn enrol_path(program: &Value) -> String {
 #[test]
 fn members_enrol_with_valid_answers() {
     let app = TestApp::spawn();
-    let (_, bea, _, program) = open_program(&app, json!({"default_capacity": 2}));
-    let mentee = enrol(
-        &app,
-        &bea,
-        &program,
-        json!({"role": "mentee", "answers": new_parent_answers()}),
-    );
+    let OpenProgram {
+        member: bea,
+        program,
+        ..
+    } = app.open_program(json!({"default_capacity": 2}));
+    let mentee = app.enrol_mentee(&bea, &program);
     assert_eq!(mentee["status"], "active");
     assert_eq!(mentee["role"], "mentee");
     assert_eq!(mentee["capacity"], 1);
     assert_eq!(mentee["answers"]["child_stage"], "newborn");
     assert_eq!(mentee["display_name"], "Bea");
     // The same member may also mentor, with the program's default capacity.
-    let mentor = enrol(
-        &app,
-        &bea,
-        &program,
-        json!({"role": "mentor", "answers": new_parent_answers()}),
-    );
+    let mentor = app.enrol_mentor(&bea, &program, None);
     assert_eq!(mentor["capacity"], 2);
 }
 
 #[test]
 fn invalid_answers_name_the_question() {
     let app = TestApp::spawn();
-    let (_, bea, _, program) = open_program(&app, json!({}));
+    let OpenProgram {
+        member: bea,
+        program,
+        ..
+    } = app.open_program(json!({}));
     let path = enrol_path(&program);
     let with = |change: Value| {
         let mut answers = new_parent_answers();
@@ -114,13 +85,12 @@ fn invalid_answers_name_the_question() {
 #[test]
 fn one_enrolment_per_user_program_and_role() {
     let app = TestApp::spawn();
-    let (_, bea, _, program) = open_program(&app, json!({}));
-    let first = enrol(
-        &app,
-        &bea,
-        &program,
-        json!({"role": "mentee", "answers": new_parent_answers()}),
-    );
+    let OpenProgram {
+        member: bea,
+        program,
+        ..
+    } = app.open_program(json!({}));
+    let first = app.enrol_mentee(&bea, &program);
     app.post(&enrol_path(&program))
         .token(&bea.token)
         .json(&json!({"role": "mentee", "answers": new_parent_answers()}))
@@ -135,12 +105,7 @@ fn one_enrolment_per_user_program_and_role() {
             .status,
         204
     );
-    let again = enrol(
-        &app,
-        &bea,
-        &program,
-        json!({"role": "mentee", "answers": new_parent_answers()}),
-    );
+    let again = app.enrol_mentee(&bea, &program);
     assert_eq!(again["id"], first["id"]);
     assert_eq!(again["status"], "active");
 }
@@ -153,20 +118,20 @@ fn enrolling_needs_an_open_program() {
     let eve = app.register("Eve");
     let group = app.create_group(&ada, "Parents");
     app.join(&bea, &group);
-    let program = create_program(&app, &ada, &group, json!({"template_key": "new-parents"}));
+    let program = app.create_program(&ada, &group, json!({"template_key": "new-parents"}));
     let body = json!({"role": "mentee", "answers": new_parent_answers()});
     app.post(&enrol_path(&program))
         .token(&bea.token)
         .json(&body)
         .send()
         .problem(409);
-    set_status(&app, &ada, &program, "open");
+    app.set_program_status(&ada, &program, "open");
     app.post(&enrol_path(&program))
         .token(&eve.token)
         .json(&body)
         .send()
         .problem(404);
-    set_status(&app, &ada, &program, "closed");
+    app.set_program_status(&ada, &program, "closed");
     app.post(&enrol_path(&program))
         .token(&bea.token)
         .json(&body)
@@ -177,22 +142,16 @@ fn enrolling_needs_an_open_program() {
 #[test]
 fn approval_flow() {
     let app = TestApp::spawn();
-    let (ada, bea, group, program) = open_program(&app, json!({"requires_approval": true}));
-    let cleo = app.register("Cleo");
-    app.join(&cleo, &group);
-    let pending = enrol(
-        &app,
-        &bea,
-        &program,
-        json!({"role": "mentee", "answers": new_parent_answers()}),
-    );
+    let OpenProgram {
+        admin: ada,
+        member: bea,
+        group,
+        program,
+    } = app.open_program(json!({"requires_approval": true}));
+    let cleo = app.member(&group, "Cleo");
+    let pending = app.enrol_mentee(&bea, &program);
     assert_eq!(pending["status"], "pending");
-    let other = enrol(
-        &app,
-        &cleo,
-        &program,
-        json!({"role": "mentee", "answers": new_parent_answers()}),
-    );
+    let other = app.enrol_mentee(&cleo, &program);
     let id = pending["id"].as_str().expect("id");
     let other_id = other["id"].as_str().expect("id");
 
@@ -230,22 +189,17 @@ fn approval_flow() {
 #[test]
 fn answers_are_for_the_member_and_admins_only() {
     let app = TestApp::spawn();
-    let (ada, bea, group, program) = open_program(&app, json!({}));
+    let OpenProgram {
+        admin: ada,
+        member: bea,
+        group,
+        program,
+    } = app.open_program(json!({}));
     let cleo = app.register("Cleo");
     let eve = app.register("Eve");
     app.join(&cleo, &group);
-    let beas = enrol(
-        &app,
-        &bea,
-        &program,
-        json!({"role": "mentee", "answers": new_parent_answers()}),
-    );
-    enrol(
-        &app,
-        &cleo,
-        &program,
-        json!({"role": "mentor", "answers": new_parent_answers(), "capacity": 2}),
-    );
+    let beas = app.enrol_mentee(&bea, &program);
+    app.enrol_mentor(&cleo, &program, Some(2));
     let id = beas["id"].as_str().expect("id");
 
     assert_eq!(

@@ -3,10 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
-use tandem_tests::{Response, TestApp, TestUser};
-
-use crate::enrolments::enrol;
-use crate::programs::{create_program, open_program, set_status};
+use tandem_tests::answers::{changed, newborn_in_europe, toddler_in_the_americas};
+use tandem_tests::{OpenProgram, Response, TestApp, TestUser};
 
 fn program_id(program: &Value) -> &str {
     program["id"].as_str().expect("program id")
@@ -18,13 +16,6 @@ fn id(value: &Value) -> String {
 
 fn text(value: &Value) -> &str {
     value.as_str().expect("a string")
-}
-
-/// A new user who joins the group.
-fn member(app: &TestApp, group: &Value, name: &str) -> TestUser {
-    let user = app.register(name);
-    app.join(&user, group);
-    user
 }
 
 fn enrol_as(
@@ -39,47 +30,7 @@ fn enrol_as(
     if let Some(capacity) = capacity {
         body["capacity"] = json!(capacity);
     }
-    id(&enrol(app, user, program, body))
-}
-
-/// Answers to the new-parents questions; `changes` replaces some of them.
-fn answers(base: &Value, changes: Value) -> Value {
-    let mut answers = base.clone();
-    if let (Some(a), Some(c)) = (answers.as_object_mut(), changes.as_object()) {
-        a.extend(c.clone());
-    }
-    answers
-}
-
-/// A parent of a first newborn in Europe who speaks Italian.
-fn newborn_in_europe() -> Value {
-    json!({
-        "child_stage": "newborn",
-        "first_child": "first",
-        "children_count": 1,
-        "feeding": ["breastfeeding"],
-        "sleep": "our_bed",
-        "work_plans": "going_back",
-        "support_wanted": ["sleep"],
-        "time_zone": "europe_africa",
-        "languages": ["it"],
-    })
-}
-
-/// A parent of several, the youngest a toddler, in the Americas, who speaks Spanish:
-/// different from [`newborn_in_europe`] on every matching question.
-fn toddler_in_the_americas() -> Value {
-    json!({
-        "child_stage": "toddler",
-        "first_child": "not_first",
-        "children_count": 10,
-        "feeding": ["formula"],
-        "sleep": "own_room",
-        "work_plans": "staying_home",
-        "support_wanted": ["wellbeing"],
-        "time_zone": "americas",
-        "languages": ["es"],
-    })
+    id(&app.enrol(user, program, body))
 }
 
 fn suggestions(
@@ -160,20 +111,6 @@ fn mentors_of(candidates: &[Value]) -> Vec<&str> {
         .collect()
 }
 
-fn pair(app: &TestApp, admin: &TestUser, program: &Value, mentor: &str, mentee: &str) -> Value {
-    let response = app
-        .post(&format!("/v1/programs/{}/pairings", program_id(program)))
-        .token(&admin.token)
-        .json(&json!({
-            "mentor_enrolment_id": mentor,
-            "mentee_enrolment_id": mentee,
-            "introduction": "You two should talk.",
-        }))
-        .send();
-    assert_eq!(response.status, 201, "pair: {}", response.text);
-    response.body
-}
-
 fn publish(app: &TestApp, user: &TestUser, program: &Value, pairings: Value) -> Response {
     app.post(&format!(
         "/v1/programs/{}/pairings/batch",
@@ -213,25 +150,30 @@ fn pairings_of(
 #[test]
 fn ranked_suggestions_put_the_closest_mentor_first() {
     let app = TestApp::spawn();
-    let (ada, bea, group, program) = open_program(&app, json!({"matching": "admin"}));
+    let OpenProgram {
+        admin: ada,
+        member: bea,
+        group,
+        program,
+    } = app.open_program(json!({"matching": "admin"}));
     let zoe = app.register("Zoe");
     // Carla (a newborn, Italian, Europe) and Dora (a toddler, Spanish, the Americas) wait.
-    let carla = member(&app, &group, "Carla");
+    let carla = app.member(&group, "Carla");
     let carla = enrol_as(
         &app,
         &carla,
         &program,
         "mentee",
-        &answers(&newborn_in_europe(), json!({})),
+        &changed(&newborn_in_europe(), json!({})),
         None,
     );
-    let dora = member(&app, &group, "Dora");
+    let dora = app.member(&group, "Dora");
     let dora = enrol_as(
         &app,
         &dora,
         &program,
         "mentee",
-        &answers(
+        &changed(
             &toddler_in_the_americas(),
             json!({"time_zone": "europe_africa"}),
         ),
@@ -239,22 +181,22 @@ fn ranked_suggestions_put_the_closest_mentor_first() {
     );
     // Elena is all but identical to Carla, and has one place; Fabia is like Dora and
     // shares only Italian with Carla.
-    let elena = member(&app, &group, "Elena");
+    let elena = app.member(&group, "Elena");
     let elena = enrol_as(
         &app,
         &elena,
         &program,
         "mentor",
-        &answers(&newborn_in_europe(), json!({"languages": ["it", "en"]})),
+        &changed(&newborn_in_europe(), json!({"languages": ["it", "en"]})),
         Some(1),
     );
-    let fabia = member(&app, &group, "Fabia");
+    let fabia = app.member(&group, "Fabia");
     let fabia = enrol_as(
         &app,
         &fabia,
         &program,
         "mentor",
-        &answers(
+        &changed(
             &toddler_in_the_americas(),
             json!({"languages": ["es", "it"]}),
         ),
@@ -327,7 +269,7 @@ fn ranked_suggestions_put_the_closest_mentor_first() {
 
     // Once Carla is paired with Elena, Carla waits no more and Elena (full) is no
     // longer suggested to anyone.
-    let pairing = pair(&app, &ada, &program, &elena, &carla);
+    let pairing = app.pair(&ada, &program, &elena, &carla, "You two should talk.");
     let items = ranked(&app, &ada, &program, &[]);
     assert_eq!(items.keys().collect::<Vec<_>>(), [&dora]);
     assert_eq!(mentors_of(&items[&dora]), [fabia.as_str()]);
@@ -362,16 +304,21 @@ struct Scene {
 impl Scene {
     fn new() -> Scene {
         let app = TestApp::spawn();
-        let (ada, bea, group, program) = open_program(&app, json!({"matching": "admin"}));
+        let OpenProgram {
+            admin: ada,
+            member: bea,
+            group,
+            program,
+        } = app.open_program(json!({"matching": "admin"}));
         let xena_answers = newborn_in_europe();
         let yara_answers = toddler_in_the_americas();
         // Anna: Xena's stage, time zone, language and family size; Yara's ways.
-        let anna_answers = answers(
+        let anna_answers = changed(
             &yara_answers,
             json!({"child_stage": "newborn", "time_zone": "europe_africa", "languages": ["it"], "children_count": 1}),
         );
         // Bice: Xena's ways, nothing of Yara's.
-        let bice_answers = answers(
+        let bice_answers = changed(
             &xena_answers,
             json!({"child_stage": "infant", "time_zone": "asia_pacific", "languages": ["fr"]}),
         );
@@ -390,7 +337,7 @@ impl Scene {
         let mut names = BTreeMap::new();
         let mut users = BTreeMap::new();
         let mut enrol_one = |name: &'static str, role: &str, answers: &Value| {
-            let user = member(&app, &group, name);
+            let user = app.member(&group, name);
             let capacity = (role == "mentor").then_some(1);
             let enrolment = enrol_as(&app, &user, &program, role, answers, capacity);
             names.insert(enrolment, name);
@@ -714,7 +661,7 @@ fn publishing_an_assignment_makes_every_pair_or_none() {
 
     // All or nothing: a second item that fails leaves the first one unmade too.
     // Zia has two places and Cloe still waits, so a batch's first item is valid.
-    let zia = member(app, &scene.group, "Zia");
+    let zia = app.member(&scene.group, "Zia");
     let zia = enrol_as(app, &zia, program, "mentor", &newborn_in_europe(), Some(2));
     let cloe = scene.enrolment("Cloe");
     let anna = scene.enrolment("Anna");
@@ -740,14 +687,12 @@ fn publishing_an_assignment_makes_every_pair_or_none() {
     assert_eq!(pairings_of(app, ada, program), before);
 
     // An enrolment of another program.
-    let other = create_program(
-        app,
+    let other = app.create_open_program(
         ada,
         &scene.group,
         json!({"template_key": "new-parents", "name": "Another circle"}),
     );
-    let other = set_status(app, ada, &other, "open");
-    let stranger = member(app, &scene.group, "Olga");
+    let stranger = app.member(&scene.group, "Olga");
     let stranger = enrol_as(app, &stranger, &other, "mentee", &newborn_in_europe(), None);
     publish(
         app,

@@ -1,21 +1,15 @@
 use serde_json::json;
-use tandem_tests::{TestApp, TestUser};
-
-fn group_with_members(app: &TestApp) -> (TestUser, TestUser, TestUser, serde_json::Value, String) {
-    let ada = app.register("Ada");
-    let bea = app.register("Bea");
-    let cleo = app.register("Cleo");
-    let group = app.create_group(&ada, "Parents");
-    app.join(&bea, &group);
-    app.join(&cleo, &group);
-    let id = group["id"].as_str().expect("id").to_owned();
-    (ada, bea, cleo, group, id)
-}
+use tandem_tests::{GroupWithMembers, TestApp};
 
 #[test]
 fn members_are_listed_without_emails() {
     let app = TestApp::spawn();
-    let (ada, bea, _, _, id) = group_with_members(&app);
+    let GroupWithMembers {
+        owner: ada,
+        members: [bea, _],
+        group_id: id,
+        ..
+    } = app.group_with_members();
     let list = app
         .get(&format!("/v1/groups/{id}/members"))
         .token(&bea.token)
@@ -36,7 +30,12 @@ fn members_are_listed_without_emails() {
 #[test]
 fn a_member_acting_as_admin_is_forbidden() {
     let app = TestApp::spawn();
-    let (ada, bea, cleo, _, id) = group_with_members(&app);
+    let GroupWithMembers {
+        owner: ada,
+        members: [bea, cleo],
+        group_id: id,
+        ..
+    } = app.group_with_members();
     app.patch(&format!("/v1/groups/{id}/members/{}", cleo.id))
         .token(&bea.token)
         .json(&json!({"role": "admin"}))
@@ -55,7 +54,12 @@ fn a_member_acting_as_admin_is_forbidden() {
 #[test]
 fn admins_manage_members_but_not_owners() {
     let app = TestApp::spawn();
-    let (ada, bea, cleo, group, id) = group_with_members(&app);
+    let GroupWithMembers {
+        owner: ada,
+        members: [bea, cleo],
+        group,
+        group_id: id,
+    } = app.group_with_members();
     app.set_role(&ada, &group, &bea, "admin");
     app.patch(&format!("/v1/groups/{id}/members/{}", cleo.id))
         .token(&bea.token)
@@ -85,7 +89,12 @@ fn admins_manage_members_but_not_owners() {
 #[test]
 fn roles_are_validated() {
     let app = TestApp::spawn();
-    let (ada, bea, _, _, id) = group_with_members(&app);
+    let GroupWithMembers {
+        owner: ada,
+        members: [bea, _],
+        group_id: id,
+        ..
+    } = app.group_with_members();
     app.patch(&format!("/v1/groups/{id}/members/{}", bea.id))
         .token(&ada.token)
         .json(&json!({"role": "emperor"}))
@@ -101,7 +110,12 @@ fn roles_are_validated() {
 #[test]
 fn the_last_owner_can_neither_leave_nor_be_demoted() {
     let app = TestApp::spawn();
-    let (ada, bea, _, group, id) = group_with_members(&app);
+    let GroupWithMembers {
+        owner: ada,
+        members: [bea, _],
+        group,
+        group_id: id,
+    } = app.group_with_members();
     app.delete(&format!("/v1/groups/{id}/members/{}", ada.id))
         .token(&ada.token)
         .send()
@@ -135,7 +149,11 @@ fn the_last_owner_can_neither_leave_nor_be_demoted() {
 #[test]
 fn members_may_leave() {
     let app = TestApp::spawn();
-    let (_, bea, _, _, id) = group_with_members(&app);
+    let GroupWithMembers {
+        members: [bea, _],
+        group_id: id,
+        ..
+    } = app.group_with_members();
     assert_eq!(
         app.delete(&format!("/v1/groups/{id}/members/{}", bea.id))
             .token(&bea.token)

@@ -1,20 +1,21 @@
 //! The notification feed.
 
 use serde_json::{json, Value};
-use tandem_tests::TestApp;
-
-use crate::enrolments::{enrol, new_parent_answers};
-use crate::programs::open_program;
+use tandem_tests::answers::new_parent_answers;
+use tandem_tests::{OpenProgram, TestApp};
 
 #[test]
 fn notifications_are_read_one_by_one_or_all_at_once() {
     let app = TestApp::spawn();
-    let (ada, bea, group, program) = open_program(&app, json!({"requires_approval": true}));
-    let cleo = app.register("Cleo");
-    app.join(&cleo, &group);
+    let OpenProgram {
+        admin: ada,
+        member: bea,
+        group,
+        program,
+    } = app.open_program(json!({"requires_approval": true}));
+    let cleo = app.member(&group, "Cleo");
     for role in ["mentee", "mentor"] {
-        let enrolment = enrol(
-            &app,
+        let enrolment = app.enrol(
             &bea,
             &program,
             json!({"role": role, "answers": new_parent_answers()}),
@@ -79,13 +80,13 @@ fn notifications_are_read_one_by_one_or_all_at_once() {
 #[test]
 fn the_feed_is_paginated_newest_first() {
     let app = TestApp::spawn();
-    let (ada, bea, _, program) = open_program(&app, json!({"requires_approval": true}));
-    let enrolment = enrol(
-        &app,
-        &bea,
-        &program,
-        json!({"role": "mentee", "answers": new_parent_answers()}),
-    );
+    let OpenProgram {
+        admin: ada,
+        member: bea,
+        program,
+        ..
+    } = app.open_program(json!({"requires_approval": true}));
+    let enrolment = app.enrol_mentee(&bea, &program);
     app.patch(&format!(
         "/v1/enrolments/{}",
         enrolment["id"].as_str().expect("id")
@@ -93,12 +94,7 @@ fn the_feed_is_paginated_newest_first() {
     .token(&ada.token)
     .json(&json!({"status": "active"}))
     .send();
-    let mentor = enrol(
-        &app,
-        &bea,
-        &program,
-        json!({"role": "mentor", "answers": new_parent_answers()}),
-    );
+    let mentor = app.enrol_mentor(&bea, &program, None);
     app.patch(&format!(
         "/v1/enrolments/{}",
         mentor["id"].as_str().expect("id")
@@ -126,21 +122,15 @@ fn the_feed_is_paginated_newest_first() {
 #[test]
 fn each_kind_carries_its_typed_data() {
     let app = TestApp::spawn();
-    let (ada, bea, group, program) = open_program(&app, json!({}));
-    let cleo = app.register("Cleo");
-    app.join(&cleo, &group);
-    let mentee = enrol(
-        &app,
-        &bea,
-        &program,
-        json!({"role": "mentee", "answers": new_parent_answers()}),
-    );
-    let mentor = enrol(
-        &app,
-        &cleo,
-        &program,
-        json!({"role": "mentor", "answers": new_parent_answers()}),
-    );
+    let OpenProgram {
+        admin: ada,
+        member: bea,
+        group,
+        program,
+    } = app.open_program(json!({}));
+    let cleo = app.member(&group, "Cleo");
+    let mentee = app.enrol_mentee(&bea, &program);
+    let mentor = app.enrol_mentor(&cleo, &program, None);
     let program_id = program["id"].as_str().expect("program id");
     let pairing = app
         .post(&format!("/v1/programs/{program_id}/pairings"))

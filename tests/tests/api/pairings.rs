@@ -1,10 +1,9 @@
 //! Pairing by admins, auto matching, the partners' view, ending.
 
 use serde_json::{json, Value};
-use tandem_tests::{TestApp, TestUser};
-
-use crate::enrolments::{enrol, new_parent_answers};
-use crate::programs::{create_program, open_program, set_status};
+use tandem_tests::answers::new_parent_answers;
+use tandem_tests::scenarios::INTRODUCTION;
+use tandem_tests::{OpenProgram, PairCandidates, PairedProgram, TestApp, TestUser};
 
 fn id(value: &Value) -> &str {
     value["id"].as_str().expect("id")
@@ -22,37 +21,23 @@ fn pair(
         .json(&json!({
             "mentor_enrolment_id": id(mentor),
             "mentee_enrolment_id": id(mentee),
-            "introduction": "Giulia has been through the first months with twins; Sara is expecting her first.",
+            "introduction": INTRODUCTION,
         }))
         .send()
-}
-
-/// A program with a mentor (Cleo, capacity 2) and a mentee (Bea), unpaired.
-fn program_with_pair_candidates(
-    app: &TestApp,
-) -> (TestUser, TestUser, TestUser, Value, Value, Value, Value) {
-    let (ada, bea, group, program) = open_program(app, json!({}));
-    let cleo = app.register("Cleo");
-    app.join(&cleo, &group);
-    let mentee = enrol(
-        app,
-        &bea,
-        &program,
-        json!({"role": "mentee", "answers": new_parent_answers()}),
-    );
-    let mentor = enrol(
-        app,
-        &cleo,
-        &program,
-        json!({"role": "mentor", "answers": new_parent_answers(), "capacity": 2}),
-    );
-    (ada, bea, cleo, group, program, mentor, mentee)
 }
 
 #[test]
 fn an_admin_pairs_and_both_partners_see_it() {
     let app = TestApp::spawn();
-    let (ada, bea, cleo, _, program, mentor, mentee) = program_with_pair_candidates(&app);
+    let PairCandidates {
+        admin: ada,
+        mentee: bea,
+        mentor: cleo,
+        program,
+        mentor_enrolment: mentor,
+        mentee_enrolment: mentee,
+        ..
+    } = app.program_with_pair_candidates();
     let made = pair(&app, &ada, &program, &mentor, &mentee);
     assert_eq!(made.status, 201, "{}", made.text);
     assert_eq!(made.body["status"], "active");
@@ -103,32 +88,25 @@ fn an_admin_pairs_and_both_partners_see_it() {
 #[test]
 fn pairing_rules_are_enforced() {
     let app = TestApp::spawn();
-    let (ada, bea, cleo, group, program, mentor, mentee) = program_with_pair_candidates(&app);
+    let PairCandidates {
+        admin: ada,
+        mentee: bea,
+        mentor: cleo,
+        group,
+        program,
+        mentor_enrolment: mentor,
+        mentee_enrolment: mentee,
+    } = app.program_with_pair_candidates();
     let eve = app.register("Eve");
     pair(&app, &bea, &program, &mentor, &mentee).problem(403);
     pair(&app, &eve, &program, &mentor, &mentee).problem(404);
     // Roles swapped, and the same person on both sides.
     pair(&app, &ada, &program, &mentee, &mentor).invalid_field("mentor_enrolment_id");
-    let bea_mentor = enrol(
-        &app,
-        &bea,
-        &program,
-        json!({"role": "mentor", "answers": new_parent_answers()}),
-    );
+    let bea_mentor = app.enrol_mentor(&bea, &program, None);
     pair(&app, &ada, &program, &bea_mentor, &mentee).invalid_field("mentee_enrolment_id");
     // An enrolment of another program.
-    let other = set_status(
-        &app,
-        &ada,
-        &create_program(&app, &ada, &group, json!({"template_key": "new-parents"})),
-        "open",
-    );
-    let elsewhere = enrol(
-        &app,
-        &cleo,
-        &other,
-        json!({"role": "mentee", "answers": new_parent_answers()}),
-    );
+    let other = app.create_open_program(&ada, &group, json!({"template_key": "new-parents"}));
+    let elsewhere = app.enrol_mentee(&cleo, &other);
     pair(&app, &ada, &program, &mentor, &elsewhere).invalid_field("mentee_enrolment_id");
     // Introduction bounds.
     app.post(&format!("/v1/programs/{}/pairings", id(&program)))
@@ -143,61 +121,43 @@ fn pairing_rules_are_enforced() {
         .invalid_field("introduction");
     // One active pairing per mentee.
     assert_eq!(pair(&app, &ada, &program, &mentor, &mentee).status, 201);
-    let dan = app.register("Dan");
-    app.join(&dan, &group);
-    let second_mentor = enrol(
-        &app,
-        &dan,
-        &program,
-        json!({"role": "mentor", "answers": new_parent_answers()}),
-    );
+    let dan = app.member(&group, "Dan");
+    let second_mentor = app.enrol_mentor(&dan, &program, None);
     pair(&app, &ada, &program, &second_mentor, &mentee).problem(409);
 }
 
 #[test]
 fn pending_enrolments_cannot_be_paired() {
     let app = TestApp::spawn();
-    let (ada, bea, group, program) = open_program(&app, json!({"requires_approval": true}));
-    let cleo = app.register("Cleo");
-    app.join(&cleo, &group);
-    let mentee = enrol(
-        &app,
-        &bea,
-        &program,
-        json!({"role": "mentee", "answers": new_parent_answers()}),
-    );
-    let mentor = enrol(
-        &app,
-        &cleo,
-        &program,
-        json!({"role": "mentor", "answers": new_parent_answers()}),
-    );
+    let OpenProgram {
+        admin: ada,
+        member: bea,
+        group,
+        program,
+    } = app.open_program(json!({"requires_approval": true}));
+    let cleo = app.member(&group, "Cleo");
+    let mentee = app.enrol_mentee(&bea, &program);
+    let mentor = app.enrol_mentor(&cleo, &program, None);
     pair(&app, &ada, &program, &mentor, &mentee).problem(409);
 }
 
 #[test]
 fn a_mentor_takes_no_more_than_their_capacity() {
     let app = TestApp::spawn();
-    let (ada, _, group, program) = open_program(&app, json!({}));
-    let cleo = app.register("Cleo");
-    app.join(&cleo, &group);
-    let mentor = enrol(
-        &app,
-        &cleo,
-        &program,
-        json!({"role": "mentor", "answers": new_parent_answers(), "capacity": 1}),
-    );
+    let OpenProgram {
+        admin: ada,
+        group,
+        program,
+        ..
+    } = app.open_program(json!({}));
+    let cleo = app.member(&group, "Cleo");
+    let mentor = app.enrol_mentor(&cleo, &program, Some(1));
     let mentees: Vec<Value> = ["Dora", "Emma"]
         .iter()
         .map(|name| {
             let user = app.register(name);
             app.join(&user, &group);
-            enrol(
-                &app,
-                &user,
-                &program,
-                json!({"role": "mentee", "answers": new_parent_answers()}),
-            )
+            app.enrol_mentee(&user, &program)
         })
         .collect();
     assert_eq!(pair(&app, &ada, &program, &mentor, &mentees[0]).status, 201);
@@ -207,10 +167,17 @@ fn a_mentor_takes_no_more_than_their_capacity() {
 #[test]
 fn either_partner_ends_and_places_free_up() {
     let app = TestApp::spawn();
-    let (ada, bea, cleo, group, program, mentor, mentee) = program_with_pair_candidates(&app);
-    let made = pair(&app, &ada, &program, &mentor, &mentee).body;
-    let dan = app.register("Dan");
-    app.join(&dan, &group);
+    let PairedProgram {
+        admin: ada,
+        mentee: bea,
+        mentor: cleo,
+        group,
+        program,
+        mentor_enrolment: mentor,
+        mentee_enrolment: mentee,
+        pairing: made,
+    } = app.paired_program();
+    let dan = app.member(&group, "Dan");
     let end_path = format!("/v1/pairings/{}/end", id(&made));
 
     // A member who is not a partner sees nothing; reasons are validated.
@@ -274,8 +241,12 @@ fn either_partner_ends_and_places_free_up() {
 #[test]
 fn withdrawing_needs_the_pairing_ended_first() {
     let app = TestApp::spawn();
-    let (ada, bea, _, _, program, mentor, mentee) = program_with_pair_candidates(&app);
-    let made = pair(&app, &ada, &program, &mentor, &mentee).body;
+    let PairedProgram {
+        mentee: bea,
+        mentee_enrolment: mentee,
+        pairing: made,
+        ..
+    } = app.paired_program();
     app.delete(&format!("/v1/enrolments/{}", id(&mentee)))
         .token(&bea.token)
         .send()
@@ -296,28 +267,21 @@ fn withdrawing_needs_the_pairing_ended_first() {
 #[test]
 fn auto_matching_pairs_the_second_mother_at_once() {
     let app = TestApp::spawn();
-    let (ada, bea, group, program) =
-        open_program(&app, json!({"matching": "auto", "default_capacity": 2}));
-    let cleo = app.register("Cleo");
-    app.join(&cleo, &group);
+    let OpenProgram {
+        admin: ada,
+        member: bea,
+        group,
+        program,
+    } = app.open_program(json!({"matching": "auto", "default_capacity": 2}));
+    let cleo = app.member(&group, "Cleo");
     // The first to enrol waits: nobody to pair with yet.
-    let mentor = enrol(
-        &app,
-        &cleo,
-        &program,
-        json!({"role": "mentor", "answers": new_parent_answers()}),
-    );
+    let mentor = app.enrol_mentor(&cleo, &program, None);
     assert_eq!(
         app.get("/v1/me/pairings").token(&cleo.token).send().body["items"],
         json!([])
     );
     // The second, with matching answers, is paired in the same request.
-    let mentee = enrol(
-        &app,
-        &bea,
-        &program,
-        json!({"role": "mentee", "answers": new_parent_answers()}),
-    );
+    let mentee = app.enrol_mentee(&bea, &program);
     let mine = app.get("/v1/me/pairings").token(&bea.token).send();
     let pairing = &mine.body["items"][0];
     assert_eq!(pairing["status"], "active", "{}", mine.text);
@@ -348,26 +312,21 @@ fn auto_matching_pairs_the_second_mother_at_once() {
 #[test]
 fn auto_matching_waits_below_the_threshold() {
     let app = TestApp::spawn();
-    let (_, bea, group, program) = open_program(
-        &app,
-        json!({"matching": "auto", "auto_match_threshold": 90}),
-    );
-    let cleo = app.register("Cleo");
-    app.join(&cleo, &group);
-    enrol(
-        &app,
-        &cleo,
-        &program,
-        json!({"role": "mentor", "answers": new_parent_answers()}),
-    );
+    let OpenProgram {
+        member: bea,
+        group,
+        program,
+        ..
+    } = app.open_program(json!({"matching": "auto", "auto_match_threshold": 90}));
+    let cleo = app.member(&group, "Cleo");
+    app.enrol_mentor(&cleo, &program, None);
     let mut different = new_parent_answers();
     different["child_stage"] = json!("toddler");
     different["languages"] = json!(["ar"]);
     different["time_zone"] = json!("americas");
     different["feeding"] = json!(["solids"]);
     different["support_wanted"] = json!(["company"]);
-    enrol(
-        &app,
+    app.enrol(
         &bea,
         &program,
         json!({"role": "mentee", "answers": different}),
@@ -381,22 +340,15 @@ fn auto_matching_waits_below_the_threshold() {
 #[test]
 fn auto_matching_runs_when_an_enrolment_is_approved() {
     let app = TestApp::spawn();
-    let (ada, bea, group, program) =
-        open_program(&app, json!({"matching": "auto", "requires_approval": true}));
-    let cleo = app.register("Cleo");
-    app.join(&cleo, &group);
-    let mentor = enrol(
-        &app,
-        &cleo,
-        &program,
-        json!({"role": "mentor", "answers": new_parent_answers()}),
-    );
-    let mentee = enrol(
-        &app,
-        &bea,
-        &program,
-        json!({"role": "mentee", "answers": new_parent_answers()}),
-    );
+    let OpenProgram {
+        admin: ada,
+        member: bea,
+        group,
+        program,
+    } = app.open_program(json!({"matching": "auto", "requires_approval": true}));
+    let cleo = app.member(&group, "Cleo");
+    let mentor = app.enrol_mentor(&cleo, &program, None);
+    let mentee = app.enrol_mentee(&bea, &program);
     assert_eq!(
         app.get("/v1/me/pairings").token(&bea.token).send().body["items"],
         json!([])
@@ -431,8 +383,16 @@ fn auto_matching_runs_when_an_enrolment_is_approved() {
 #[test]
 fn leaving_the_group_ends_pairings_and_withdraws_enrolments() {
     let app = TestApp::spawn();
-    let (ada, bea, cleo, group, program, mentor, mentee) = program_with_pair_candidates(&app);
-    let made = pair(&app, &ada, &program, &mentor, &mentee).body;
+    let PairedProgram {
+        admin: ada,
+        mentee: bea,
+        mentor: cleo,
+        group,
+        program,
+        mentor_enrolment: mentor,
+        mentee_enrolment: mentee,
+        pairing: made,
+    } = app.paired_program();
     let gid = id(&group);
     assert_eq!(
         app.delete(&format!("/v1/groups/{gid}/members/{}", cleo.id))
@@ -471,10 +431,17 @@ fn leaving_the_group_ends_pairings_and_withdraws_enrolments() {
 #[test]
 fn an_archived_program_is_read_only_for_pairings_and_enrolments() {
     let app = TestApp::spawn();
-    let (ada, bea, _, _, program, mentor, mentee) = program_with_pair_candidates(&app);
-    let made = pair(&app, &ada, &program, &mentor, &mentee).body;
-    set_status(&app, &ada, &program, "closed");
-    set_status(&app, &ada, &program, "archived");
+    let PairedProgram {
+        admin: ada,
+        mentee: bea,
+        program,
+        mentor_enrolment: mentor,
+        mentee_enrolment: mentee,
+        pairing: made,
+        ..
+    } = app.paired_program();
+    app.set_program_status(&ada, &program, "closed");
+    app.set_program_status(&ada, &program, "archived");
     app.post(&format!("/v1/pairings/{}/end", id(&made)))
         .token(&bea.token)
         .json(&json!({"reason": "done"}))
@@ -490,8 +457,14 @@ fn an_archived_program_is_read_only_for_pairings_and_enrolments() {
 #[test]
 fn a_removed_member_no_longer_reads_the_groups_pairings() {
     let app = TestApp::spawn();
-    let (ada, bea, cleo, group, program, mentor, mentee) = program_with_pair_candidates(&app);
-    let made = pair(&app, &ada, &program, &mentor, &mentee).body;
+    let PairedProgram {
+        admin: ada,
+        mentee: bea,
+        mentor: cleo,
+        group,
+        pairing: made,
+        ..
+    } = app.paired_program();
     let pairing_path = format!("/v1/pairings/{}", id(&made));
     assert_eq!(app.get(&pairing_path).token(&cleo.token).send().status, 200);
     let removed = app
@@ -528,24 +501,9 @@ fn other_groups_enrolments(app: &TestApp) -> (Value, Value) {
     let yan = app.register("Yan");
     let group = app.create_group(&zoe, "Elsewhere");
     app.join(&yan, &group);
-    let program = set_status(
-        app,
-        &zoe,
-        &create_program(app, &zoe, &group, json!({"template_key": "new-parents"})),
-        "open",
-    );
-    let mentor = enrol(
-        app,
-        &zoe,
-        &program,
-        json!({"role": "mentor", "answers": new_parent_answers()}),
-    );
-    let mentee = enrol(
-        app,
-        &yan,
-        &program,
-        json!({"role": "mentee", "answers": new_parent_answers()}),
-    );
+    let program = app.create_open_program(&zoe, &group, json!({"template_key": "new-parents"}));
+    let mentor = app.enrol_mentor(&zoe, &program, None);
+    let mentee = app.enrol_mentee(&yan, &program);
     (mentor, mentee)
 }
 
@@ -554,7 +512,7 @@ fn enrolments_of_another_group_are_answered_like_ids_that_name_none() {
     let app = TestApp::spawn();
     let ada = app.register("Ada");
     let group = app.create_group(&ada, "Parents");
-    let draft = create_program(&app, &ada, &group, json!({"template_key": "new-parents"}));
+    let draft = app.create_program(&ada, &group, json!({"template_key": "new-parents"}));
     let (foreign_mentor, foreign_mentee) = other_groups_enrolments(&app);
     let unknown = || json!({"id": uuid::Uuid::new_v4().to_string()});
 
@@ -593,8 +551,11 @@ fn listing_a_programs_pairings_reads_while_another_transaction_holds_its_lock() 
     use std::time::Duration;
 
     let app = TestApp::spawn();
-    let (ada, _, _, _, program, mentor, mentee) = program_with_pair_candidates(&app);
-    pair(&app, &ada, &program, &mentor, &mentee);
+    let PairedProgram {
+        admin: ada,
+        program,
+        ..
+    } = app.paired_program();
     // Another client holds the program's row lock (and, on SQLite, the write lock), as
     // a long pairing transaction would. A read must not wait for it.
     let hold = format!("UPDATE programs SET id = id WHERE id = '{}'", id(&program));
@@ -636,12 +597,7 @@ fn a_batch_of_the_documented_1000_pairings_fits_the_body_limit() {
     let app = TestApp::spawn();
     let ada = app.register("Ada");
     let group = app.create_group(&ada, "Parents");
-    let program = set_status(
-        &app,
-        &ada,
-        &create_program(&app, &ada, &group, json!({"template_key": "new-parents"})),
-        "open",
-    );
+    let program = app.create_open_program(&ada, &group, json!({"template_key": "new-parents"}));
     let batch = |count: usize| {
         let items: Vec<Value> = (0..count)
             .map(|_| {

@@ -1,46 +1,6 @@
 use serde_json::{json, Value};
-use tandem_tests::{TestApp, TestUser};
-
-pub fn create_program(app: &TestApp, admin: &TestUser, group: &Value, body: Value) -> Value {
-    let id = group["id"].as_str().expect("group id");
-    let response = app
-        .post(&format!("/v1/groups/{id}/programs"))
-        .token(&admin.token)
-        .json(&body)
-        .send();
-    assert_eq!(response.status, 201, "create program: {}", response.body);
-    response.body
-}
-
-pub fn set_status(app: &TestApp, admin: &TestUser, program: &Value, status: &str) -> Value {
-    let id = program["id"].as_str().expect("program id");
-    let response = app
-        .patch(&format!("/v1/programs/{id}"))
-        .token(&admin.token)
-        .json(&json!({"status": status}))
-        .send();
-    assert_eq!(
-        response.status, 200,
-        "set status {status}: {}",
-        response.body
-    );
-    response.body
-}
-
-/// An owner, a member and a group with an open new-parents program.
-pub fn open_program(app: &TestApp, settings: Value) -> (TestUser, TestUser, Value, Value) {
-    let ada = app.register("Ada");
-    let bea = app.register("Bea");
-    let group = app.create_group(&ada, "Parents");
-    app.join(&bea, &group);
-    let mut body = json!({"template_key": "new-parents"});
-    if let (Some(body), Some(extra)) = (body.as_object_mut(), settings.as_object()) {
-        body.extend(extra.clone());
-    }
-    let program = create_program(app, &ada, &group, body);
-    let program = set_status(app, &ada, &program, "open");
-    (ada, bea, group, program)
-}
+use tandem_tests::templates::book_club;
+use tandem_tests::TestApp;
 
 #[test]
 fn every_builtin_template_starts_a_program_in_both_languages() {
@@ -54,13 +14,8 @@ fn every_builtin_template_starts_a_program_in_both_languages() {
         "education",
         "health-and-wellbeing",
     ] {
-        let en = create_program(&app, &ada, &group, json!({"template_key": key}));
-        let it = create_program(
-            &app,
-            &ada,
-            &group,
-            json!({"template_key": key, "language": "it"}),
-        );
+        let en = app.create_program(&ada, &group, json!({"template_key": key}));
+        let it = app.create_program(&ada, &group, json!({"template_key": key, "language": "it"}));
         assert_eq!(
             (en["status"].as_str(), en["language"].as_str()),
             (Some("draft"), Some("en"))
@@ -91,9 +46,7 @@ fn overrides_apply_and_are_validated() {
     let app = TestApp::spawn();
     let ada = app.register("Ada");
     let group = app.create_group(&ada, "Parents");
-    let program = create_program(
-        &app,
-        &ada,
+    let program = app.create_program(&ada,
         &group,
         json!({"template_key": "new-parents", "name": "Mamme in rete", "duration_weeks": 4, "cadence_days": 14,
                "matching": "auto", "default_capacity": 3, "requires_approval": true, "auto_match_threshold": 70}),
@@ -156,8 +109,8 @@ fn only_admins_create_and_update_programs() {
         .json(&json!({"template_key": "new-parents"}))
         .send()
         .problem(404);
-    let program = create_program(&app, &ada, &group, json!({"template_key": "new-parents"}));
-    let program = set_status(&app, &ada, &program, "open");
+    let program = app.create_program(&ada, &group, json!({"template_key": "new-parents"}));
+    let program = app.set_program_status(&ada, &program, "open");
     let pid = program["id"].as_str().expect("id");
     app.patch(&format!("/v1/programs/{pid}"))
         .token(&bea.token)
@@ -189,13 +142,8 @@ fn members_do_not_see_drafts() {
     let bea = app.register("Bea");
     let group = app.create_group(&ada, "Parents");
     app.join(&bea, &group);
-    let draft = create_program(&app, &ada, &group, json!({"template_key": "education"}));
-    let open = set_status(
-        &app,
-        &ada,
-        &create_program(&app, &ada, &group, json!({"template_key": "new-parents"})),
-        "open",
-    );
+    let draft = app.create_program(&ada, &group, json!({"template_key": "education"}));
+    let open = app.create_open_program(&ada, &group, json!({"template_key": "new-parents"}));
     let gid = group["id"].as_str().expect("id");
 
     let as_member = app
@@ -239,7 +187,7 @@ fn status_moves_only_forward_and_archived_is_read_only() {
     let app = TestApp::spawn();
     let ada = app.register("Ada");
     let group = app.create_group(&ada, "Parents");
-    let program = create_program(&app, &ada, &group, json!({"template_key": "new-parents"}));
+    let program = app.create_program(&ada, &group, json!({"template_key": "new-parents"}));
     let pid = program["id"].as_str().expect("id").to_owned();
     let patch = |body: Value| {
         app.patch(&format!("/v1/programs/{pid}"))
@@ -249,12 +197,12 @@ fn status_moves_only_forward_and_archived_is_read_only() {
     };
     patch(json!({"status": "closed"})).problem(409);
     patch(json!({"status": "archived"})).problem(409);
-    set_status(&app, &ada, &program, "open");
+    app.set_program_status(&ada, &program, "open");
     patch(json!({"status": "draft"})).problem(409);
     patch(json!({"duration_weeks": 4})).problem(409);
-    set_status(&app, &ada, &program, "closed");
+    app.set_program_status(&ada, &program, "closed");
     patch(json!({"status": "open"})).problem(409);
-    set_status(&app, &ada, &program, "archived");
+    app.set_program_status(&ada, &program, "archived");
     patch(json!({"name": "Renamed"})).problem(409);
     patch(json!({"status": "fancy"})).invalid_field("status");
 }
@@ -264,7 +212,7 @@ fn updates_honour_if_match() {
     let app = TestApp::spawn();
     let ada = app.register("Ada");
     let group = app.create_group(&ada, "Parents");
-    let program = create_program(&app, &ada, &group, json!({"template_key": "new-parents"}));
+    let program = app.create_program(&ada, &group, json!({"template_key": "new-parents"}));
     let pid = program["id"].as_str().expect("id");
     let etag = app
         .get(&format!("/v1/programs/{pid}"))
@@ -297,10 +245,10 @@ fn a_program_keeps_its_copy_when_the_template_changes() {
     let created = app
         .post(&format!("/v1/groups/{gid}/templates"))
         .token(&ada.token)
-        .json(&crate::templates::book_club())
+        .json(&book_club())
         .send();
     assert_eq!(created.status, 201, "{}", created.text);
-    let program = create_program(&app, &ada, &group, json!({"template_key": "book-club"}));
+    let program = app.create_program(&ada, &group, json!({"template_key": "book-club"}));
     assert_eq!(program["template_key"], "book-club");
     assert_eq!(program["name"], "Book club");
     assert_eq!(program["weeks"].as_array().map(Vec::len), Some(2));

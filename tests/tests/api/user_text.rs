@@ -2,10 +2,8 @@
 //! stored in NFC, and nobody may call themselves "Deleted member".
 
 use serde_json::json;
-use tandem_tests::{Response, TestApp};
-
-use crate::programs::open_program;
-use crate::templates::book_club;
+use tandem_tests::templates::book_club;
+use tandem_tests::{OpenProgram, Response, TestApp};
 
 fn register(app: &TestApp, email: &str, display_name: &str) -> Response {
     app.post("/v1/auth/register")
@@ -89,7 +87,12 @@ fn text_is_stored_in_nfc_so_one_name_is_one_name() {
 #[test]
 fn group_program_template_and_pairing_texts_follow_the_same_rule() {
     let app = TestApp::spawn();
-    let (ada, _, group, program) = open_program(&app, json!({}));
+    let OpenProgram {
+        admin: ada,
+        group,
+        program,
+        ..
+    } = app.open_program(json!({}));
     let group_id = group["id"].as_str().expect("group id");
     app.post("/v1/groups")
         .token(&ada.token)
