@@ -2,7 +2,7 @@
 CARGO ?= cargo
 PG_TEST_URL ?= $(TANDEM_TEST_DATABASE_URL)
 
-.PHONY: run test test-sqlite test-postgres lint lint-spec fmt openapi bench bench-matching migrate
+.PHONY: run test test-sqlite test-postgres lint lint-spec fmt openapi bench bench-matching migrate contract
 
 ## Build and serve on 127.0.0.1:8080 with ./data/tandem.db (created and migrated).
 run:
@@ -40,6 +40,11 @@ lint-spec: $(REDOCLY)
 
 $(REDOCLY):
 	npm install --silent --no-audit --no-fund --prefix target/redocly-$(REDOCLY_VERSION) @redocly/cli@$(REDOCLY_VERSION)
+
+## Fuzz the served API against its own spec (Schemathesis, pinned; installed once
+## under target/ with python3 -m venv). A few minutes; fails on any finding.
+contract:
+	scripts/contract-test.sh
 
 fmt:
 	$(CARGO) fmt --all

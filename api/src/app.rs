@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
-use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::dev::{ResourceDef, Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{from_fn, Next};
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use tandem_domain::clock::Clock;
 use tandem_persistence::Db;
 use tracing::Instrument;
@@ -80,40 +80,52 @@ impl Application {
             trusted_proxies: limits.trusted_proxies.clone(),
         });
         let workers = config.workers;
-        let spec_json: Arc<str> = Arc::from(crate::openapi::spec_json());
+        let spec = crate::openapi::spec();
+        let methods = web::Data::new(MethodTable::from_spec(&spec));
+        let spec_json: Arc<str> = Arc::from(crate::openapi::to_json(&spec));
         let mut server = HttpServer::new(move || {
             let spec_json = spec_json.clone();
+            let methods = methods.clone();
             let (app, _) = App::new()
                 .into_utoipa_app()
                 .configure(routes)
                 .split_for_parts();
             app.app_data(state.clone())
+                .app_data(methods.clone())
                 .app_data(web::PathConfig::default().error_handler(path_error_handler))
-                .route(
-                    "/openapi.json",
-                    web::get().to(move || {
-                        let body = spec_json.clone();
-                        async move {
-                            HttpResponse::Ok()
-                                .content_type("application/json")
-                                .body(body.to_string())
-                        }
-                    }),
+                .service(
+                    web::resource("/openapi.json")
+                        .get(move || {
+                            let body = spec_json.clone();
+                            async move {
+                                HttpResponse::Ok()
+                                    .content_type("application/json")
+                                    .body(body.to_string())
+                            }
+                        })
+                        .default_service(web::to(only_get)),
                 )
-                .route(
-                    "/docs",
-                    web::get().to(|| async {
-                        HttpResponse::PermanentRedirect()
-                            .insert_header((header::LOCATION, "/docs/"))
-                            .finish()
-                    }),
+                .service(
+                    web::resource("/docs")
+                        .get(|| async {
+                            HttpResponse::PermanentRedirect()
+                                .insert_header((header::LOCATION, "/docs/"))
+                                .finish()
+                        })
+                        .default_service(web::to(only_get)),
                 )
                 .service(
                     SwaggerUi::new("/docs/{_:.*}")
                         .config(utoipa_swagger_ui::Config::from("/openapi.json")),
                 )
-                .default_service(web::to(|| async {
-                    Err::<HttpResponse, _>(ApiError::NotFound("no such route".into()))
+                .default_service(web::to(|req: HttpRequest| {
+                    let methods = req.app_data::<web::Data<MethodTable>>().cloned();
+                    let allowed = methods.and_then(|methods| methods.allowed(req.path()));
+                    let answer = match allowed {
+                        Some(allow) => ApiError::MethodNotAllowed { allow },
+                        None => ApiError::NotFound("no such route".into()),
+                    };
+                    async move { Err::<HttpResponse, _>(answer) }
                 }))
                 .wrap(from_fn(crate::idempotency::idempotency))
                 .wrap(from_fn(request_context))
@@ -140,6 +152,70 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// The methods of every documented path, taken from the spec, which is built from the
+/// same registrations as the routes: a known path asked with a method it lacks answers
+/// 405 with `Allow` (actix would otherwise fall through to the default 404).
+pub struct MethodTable(Vec<(ResourceDef, Vec<&'static str>)>);
+
+impl MethodTable {
+    fn from_spec(spec: &utoipa::openapi::OpenApi) -> Self {
+        let paths = spec.paths.paths.iter().map(|(path, item)| {
+            let methods = [
+                ("GET", item.get.is_some()),
+                ("HEAD", item.head.is_some()),
+                ("POST", item.post.is_some()),
+                ("PUT", item.put.is_some()),
+                ("PATCH", item.patch.is_some()),
+                ("DELETE", item.delete.is_some()),
+                ("OPTIONS", item.options.is_some()),
+                ("TRACE", item.trace.is_some()),
+            ];
+            let methods = methods
+                .into_iter()
+                .filter_map(|(name, present)| present.then_some(name))
+                .collect();
+            (ResourceDef::new(path.as_str()), methods)
+        });
+        Self(paths.collect())
+    }
+
+    /// The `Allow` value for a path, or `None` when no documented path matches. A
+    /// literal path (`/v1/me/notifications/read-all`) wins over a template that also
+    /// matches it (`/v1/me/notifications/{notification_id}`).
+    fn allowed(&self, path: &str) -> Option<String> {
+        self.allowed_literal(path)
+            .or_else(|| Self::join(self.0.iter().filter(|(def, _)| def.is_match(path))))
+    }
+
+    /// The `Allow` value when `path` is one of the literal documented paths.
+    pub fn allowed_literal(&self, path: &str) -> Option<String> {
+        let literal = |def: &ResourceDef| def.pattern().is_some_and(|p| !p.contains('{'));
+        Self::join(
+            self.0
+                .iter()
+                .filter(|(def, _)| literal(def) && def.is_match(path)),
+        )
+    }
+
+    fn join<'a>(
+        chosen: impl Iterator<Item = &'a (ResourceDef, Vec<&'static str>)>,
+    ) -> Option<String> {
+        let mut methods: Vec<&str> = chosen
+            .flat_map(|(_, methods)| methods.iter().copied())
+            .collect();
+        methods.sort_unstable();
+        methods.dedup();
+        (!methods.is_empty()).then(|| methods.join(", "))
+    }
+}
+
+/// The default of a hand-registered resource that answers GET only.
+async fn only_get() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed {
+        allow: "GET".into(),
+    })
 }
 
 /// Gives every request an id (the client's `X-Request-Id` when it sends a sane one),

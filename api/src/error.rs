@@ -59,6 +59,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
+    /// The path exists but not with this method; `allow` lists the methods it has.
+    #[error("method not allowed; allowed: {allow}")]
+    MethodNotAllowed { allow: String },
     #[error("payload too large: {0}")]
     PayloadTooLarge(String),
     #[error("unsupported media type: {0}")]
@@ -110,6 +113,7 @@ impl ApiError {
             ApiError::NotFound(_) => ("not-found", "Not found"),
             ApiError::Conflict(_) => ("conflict", "Conflict with the current state"),
             ApiError::PreconditionFailed(_) => ("precondition-failed", "Precondition failed"),
+            ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
             ApiError::UnsupportedMediaType(_) => {
                 ("unsupported-media-type", "Unsupported media type")
@@ -134,6 +138,9 @@ impl ApiError {
             | ApiError::UnsupportedMediaType(d)
             | ApiError::TooManyRequests { detail: d, .. }
             | ApiError::Unavailable { detail: d, .. } => d.clone(),
+            ApiError::MethodNotAllowed { allow } => {
+                format!("this path answers only {allow}")
+            }
             ApiError::Validation(errors) => match errors.as_slice() {
                 [one] => format!("{}: {}", one.field, one.message),
                 _ => format!("{} fields are invalid", errors.len()),
@@ -164,6 +171,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -182,6 +190,9 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Unauthenticated(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            ApiError::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, allow.as_str()));
             }
             ApiError::TooManyRequests {
                 retry_after_secs, ..

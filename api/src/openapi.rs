@@ -58,7 +58,119 @@ pub fn spec() -> utoipa::openapi::OpenApi {
         .split_for_parts();
     spec.info.version = env!("CARGO_PKG_VERSION").to_owned();
     add_shared_answers(&mut spec);
+    add_links(&mut spec);
     spec
+}
+
+/// Where an answer's ids are used next, as OpenAPI `links`: (operation, status, the
+/// operations it leads to, and their parameters as runtime expressions). Generated
+/// clients and stateful testers (Schemathesis) chain calls along them.
+type LinkSpec = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+);
+const LINKS: &[LinkSpec] = &[
+    (
+        "create_group",
+        "201",
+        &[
+            "get_group",
+            "update_group",
+            "rotate_invite_code",
+            "list_members",
+            "create_program",
+            "list_programs",
+            "create_custom_template",
+            "list_custom_templates",
+        ],
+        &[("group_id", "$response.body#/id")],
+    ),
+    (
+        "join_group",
+        "200",
+        &["get_group", "list_members", "list_programs"],
+        &[("group_id", "$request.path.group_id")],
+    ),
+    (
+        "create_custom_template",
+        "201",
+        &[
+            "get_custom_template",
+            "update_custom_template",
+            "delete_custom_template",
+        ],
+        &[
+            ("group_id", "$request.path.group_id"),
+            ("key", "$response.body#/key"),
+        ],
+    ),
+    (
+        "create_program",
+        "201",
+        &[
+            "get_program",
+            "update_program",
+            "enrol",
+            "list_enrolments",
+            "get_match_suggestions",
+            "get_match_assignment",
+            "create_pairing",
+            "publish_pairings",
+            "list_program_pairings",
+        ],
+        &[("program_id", "$response.body#/id")],
+    ),
+    (
+        "enrol",
+        "201",
+        &["get_enrolment", "update_enrolment", "withdraw_enrolment"],
+        &[("enrolment_id", "$response.body#/id")],
+    ),
+    (
+        "create_pairing",
+        "201",
+        &["get_pairing", "end_pairing"],
+        &[("pairing_id", "$response.body#/id")],
+    ),
+];
+
+fn add_links(spec: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::link::LinkBuilder;
+    use utoipa::openapi::RefOr;
+    for item in spec.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let from = operation.operation_id.as_deref().unwrap_or_default();
+            for (_, status, targets, parameters) in LINKS.iter().filter(|(op, ..)| *op == from) {
+                let Some(RefOr::T(response)) = operation.responses.responses.get_mut(*status)
+                else {
+                    continue;
+                };
+                for target in targets.iter() {
+                    let mut link = parameters
+                        .iter()
+                        .fold(LinkBuilder::new(), |link, (name, value)| {
+                            link.parameter(*name, *value)
+                        })
+                        .build();
+                    // utoipa 5 writes `Link::operation_id` as `operation_id`, which no
+                    // tool reads; the OpenAPI name goes in through the flattened map.
+                    let mut named = utoipa::openapi::extensions::Extensions::default();
+                    named.insert("operationId".into(), (*target).into());
+                    link.extensions = Some(named);
+                    response.links.insert((*target).to_owned(), RefOr::T(link));
+                }
+            }
+        }
+    }
 }
 
 /// Marks, in a handler's `extensions(...)`, an operation served without the database
@@ -73,6 +185,7 @@ const RATE_LIMITED: &str = "x-rate-limited";
 /// required, 429 under the rate limits, 503 wherever the database is used; and the
 /// `Idempotency-Key` header (with its 409 and 422) on authenticated POSTs.
 fn add_shared_answers(spec: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
     use utoipa::openapi::{Ref, RefOr};
     let components = spec.components.get_or_insert_with(Default::default);
     for (name, response) in shared_responses() {
@@ -101,7 +214,29 @@ fn add_shared_answers(spec: &mut utoipa::openapi::OpenApi) {
                 .security
                 .as_ref()
                 .is_some_and(|s| s.iter().any(|r| *r != Default::default()));
+            let if_match = operation
+                .parameters
+                .iter_mut()
+                .flatten()
+                .find(|p| p.name == "If-Match" && p.parameter_in == ParameterIn::Header);
+            // A header is never null: a plain string, which tools read as `If-Match`'s
+            // own grammar (the server refuses anything else with 422).
+            let has_if_match = if let Some(parameter) = if_match {
+                parameter.schema = Some(
+                    utoipa::openapi::schema::ObjectBuilder::new()
+                        .schema_type(utoipa::openapi::schema::Type::String)
+                        .into(),
+                );
+                true
+            } else {
+                false
+            };
             let responses = &mut operation.responses.responses;
+            if has_if_match {
+                responses.entry("422".into()).or_insert_with(|| {
+                    RefOr::T(problem_response("Invalid fields, or a malformed If-Match"))
+                });
+            }
             if operation.request_body.is_some() {
                 responses.insert("400".into(), shared("MalformedJson"));
                 responses.insert("413".into(), shared("PayloadTooLarge"));
@@ -192,6 +327,80 @@ fn shared_responses() -> Vec<(&'static str, utoipa::openapi::Response)> {
     ]
 }
 
+/// Schemas of request fields whose rules live in the domain, for
+/// `#[schema(schema_with = ...)]`: the limits the domain counts (after trimming and
+/// NFC) and the characters it accepts, from the same rules, so a client generated
+/// from the spec refuses what the server refuses.
+pub mod fields {
+    use tandem_domain::text::{self, Lines};
+    use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
+
+    fn string(nullable: bool) -> ObjectBuilder {
+        let schema_type = if nullable {
+            SchemaType::from_iter([Type::String, Type::Null])
+        } else {
+            SchemaType::new(Type::String)
+        };
+        ObjectBuilder::new().schema_type(schema_type)
+    }
+
+    fn text(lines: Lines, min: usize, max: usize, nullable: bool) -> Object {
+        string(nullable)
+            .min_length((min > 0).then_some(min))
+            .max_length(Some(max))
+            .pattern(Some(text::pattern(lines, min > 0)))
+            .build()
+    }
+
+    /// One line of `MIN..=MAX` characters (a name, a title).
+    pub fn one_line<const MIN: usize, const MAX: usize>() -> Object {
+        text(Lines::One, MIN, MAX, false)
+    }
+
+    /// As `one_line`, or null (an update that leaves it as it is).
+    pub fn one_line_or_null<const MIN: usize, const MAX: usize>() -> Object {
+        text(Lines::One, MIN, MAX, true)
+    }
+
+    /// Text of `MIN..=MAX` characters that may span lines (a description, a reason).
+    pub fn many_lines<const MIN: usize, const MAX: usize>() -> Object {
+        text(Lines::Many, MIN, MAX, false)
+    }
+
+    /// As `many_lines`, or null.
+    pub fn many_lines_or_null<const MIN: usize, const MAX: usize>() -> Object {
+        text(Lines::Many, MIN, MAX, true)
+    }
+
+    /// An email address as `Email::parse` takes it.
+    pub fn email() -> Object {
+        string(false)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Email,
+            )))
+            .min_length(Some(3))
+            .max_length(Some(254))
+            .build()
+    }
+
+    fn time_zone(nullable: bool) -> Object {
+        let mut names: Vec<Option<&str>> =
+            tandem_domain::user::TimeZone::names().map(Some).collect();
+        if nullable {
+            names.push(None);
+        }
+        string(nullable)
+            .description(Some("An IANA time zone name such as `Europe/Rome`"))
+            .enum_values(Some(names))
+            .build()
+    }
+
+    /// An IANA time zone name, one of those the server knows.
+    pub fn time_zone_or_null() -> Object {
+        time_zone(true)
+    }
+}
+
 fn idempotency_key_parameter() -> utoipa::openapi::path::Parameter {
     use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
     use utoipa::openapi::schema::{ObjectBuilder, Type};
@@ -217,9 +426,47 @@ and the same request within 24 hours is answered with the first answer (marked \
 
 /// The document as published in `openapi/openapi.json`: pretty JSON and a final newline.
 pub fn spec_json() -> String {
-    let mut json = spec()
+    to_json(&spec())
+}
+
+/// A document as published: pretty JSON and a final newline.
+pub fn to_json(spec: &utoipa::openapi::OpenApi) -> String {
+    let mut json = spec
         .to_pretty_json()
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     json.push('\n');
     json
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_join_operations_that_exist() {
+        let spec = spec();
+        let ids: Vec<String> = spec
+            .paths
+            .paths
+            .values()
+            .flat_map(|item| {
+                [&item.get, &item.put, &item.post, &item.delete, &item.patch]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|op| op.operation_id.clone())
+            })
+            .collect();
+        for (from, _, targets, _) in LINKS {
+            assert!(ids.iter().any(|id| id == from), "no operation {from}");
+            for target in targets.iter() {
+                assert!(ids.iter().any(|id| id == target), "no operation {target}");
+            }
+        }
+        let json = spec.to_json().unwrap_or_default();
+        assert_eq!(
+            json.matches("\"operationId\":\"get_pairing\"").count(),
+            2,
+            "the operation and one link to it"
+        );
+    }
 }

@@ -66,9 +66,9 @@ impl Role {
 
 /// A group's name: 1–120 characters.
 pub fn validate_group_name(name: &str) -> Result<String, ValidationError> {
-    let name = text::clean(name, "name", Lines::One)?;
-    let chars = name.chars().count();
-    if chars == 0 || chars > 120 {
+    let raw = name;
+    let name = text::clean(raw, "name", Lines::One)?;
+    if name.is_empty() || text::length(raw, &name) > 120 {
         return Err(ValidationError::new("name", "must be 1 to 120 characters"));
     }
     Ok(name)
@@ -76,8 +76,9 @@ pub fn validate_group_name(name: &str) -> Result<String, ValidationError> {
 
 /// A group's description: at most 2000 characters, several lines allowed.
 pub fn validate_group_description(description: &str) -> Result<String, ValidationError> {
-    let description = text::clean(description, "description", Lines::Many)?;
-    if description.chars().count() > 2000 {
+    let raw = description;
+    let description = text::clean(raw, "description", Lines::Many)?;
+    if text::length(raw, &description) > 2000 {
         return Err(ValidationError::new(
             "description",
             "must be at most 2000 characters",

@@ -70,8 +70,7 @@ pub const MAX_END_REASON: usize = 1000;
 /// An introduction: 1–2000 characters after trimming.
 pub fn validate_introduction(raw: &str, field: &str) -> Result<String, ValidationError> {
     let text = text::clean(raw, field, Lines::Many)?;
-    let chars = text.chars().count();
-    if chars == 0 || chars > MAX_INTRODUCTION {
+    if text.is_empty() || text::length(raw, &text) > MAX_INTRODUCTION {
         return Err(ValidationError::new(field, "must be 1 to 2000 characters"));
     }
     Ok(text)
@@ -182,9 +181,9 @@ impl Pairing {
 
     /// Ends an active pairing early, with a reason (1–1000 characters).
     pub fn end(&mut self, by: UserId, reason: &str, now: DateTime<Utc>) -> Result<(), DomainError> {
-        let reason = text::clean(reason, "reason", Lines::Many)?;
-        let chars = reason.chars().count();
-        if chars == 0 || chars > MAX_END_REASON {
+        let raw = reason;
+        let reason = text::clean(raw, "reason", Lines::Many)?;
+        if reason.is_empty() || text::length(raw, &reason) > MAX_END_REASON {
             return Err(ValidationError::new("reason", "must be 1 to 1000 characters").into());
         }
         if self.status != PairingStatus::Active {

@@ -166,7 +166,7 @@ impl ProgramSettings {
         let mut next = self.clone();
         if let Some(name) = change.name {
             match text::clean(&name, "name", Lines::One) {
-                Ok(name) if name.is_empty() || name.chars().count() > 120 => {
+                Ok(cleaned) if cleaned.is_empty() || text::length(&name, &cleaned) > 120 => {
                     errors.push(ValidationError::new("name", "must be 1 to 120 characters"));
                 }
                 Ok(name) => next.name = name,
@@ -175,7 +175,7 @@ impl ProgramSettings {
         }
         if let Some(description) = change.description {
             match text::clean(&description, "description", Lines::Many) {
-                Ok(description) if description.chars().count() > 2000 => {
+                Ok(cleaned) if text::length(&description, &cleaned) > 2000 => {
                     errors.push(ValidationError::new(
                         "description",
                         "must be at most 2000 characters",
@@ -288,6 +288,15 @@ impl Program {
         self.status = status;
         self.updated_at = now;
         Ok(())
+    }
+
+    /// Checks a change's values without applying it (422s only), so that a request is
+    /// judged well-formed before its `If-Match` precondition and the program's state.
+    pub fn check_change(&self, change: &SettingsChange) -> Result<(), DomainError> {
+        self.settings
+            .apply(change.clone(), self.weeks.len())
+            .map(|_| ())
+            .map_err(DomainError::Invalid)
     }
 
     /// An archived program is read-only: no settings, enrolment or pairing changes.

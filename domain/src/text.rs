@@ -8,6 +8,8 @@
 //! pass for another. Line and paragraph separators are refused too; multi-line fields
 //! keep `\n` (and `\r\n` becomes `\n`).
 
+use std::sync::OnceLock;
+
 use unicode_normalization::UnicodeNormalization;
 use unicode_properties::{GeneralCategory, UnicodeEmoji, UnicodeGeneralCategory};
 
@@ -32,6 +34,14 @@ pub fn clean(raw: &str, field: &str, lines: Lines) -> Result<String, ValidationE
     }
 }
 
+/// The length a limit applies to: the characters as sent, or as stored when NFC made
+/// the text longer. Counting what was sent (trimmed spaces included) is what JSON
+/// Schema's `maxLength` counts, so the spec states each limit exactly; a text must
+/// still have a visible character after trimming, which callers check on `cleaned`.
+pub fn length(raw: &str, cleaned: &str) -> usize {
+    raw.chars().count().max(cleaned.chars().count())
+}
+
 /// NFC and trimmed; in multi-line text, `\r\n` becomes `\n`. Refuses nothing.
 pub fn normalise(raw: &str, lines: Lines) -> String {
     let text: String = raw.trim().nfc().collect();
@@ -50,16 +60,100 @@ pub fn hidden_char(text: &str, lines: Lines) -> Option<char> {
             // A zero-width joiner inside an emoji sequence (👩‍💻) is how the emoji is
             // written, and shows; anywhere else it is invisible.
             '\u{200D}' => !joins_emoji(i.checked_sub(1).map(|p| chars[p]), chars.get(i + 1)),
-            c => matches!(
-                c.general_category(),
-                GeneralCategory::Control
-                    | GeneralCategory::Format
-                    | GeneralCategory::LineSeparator
-                    | GeneralCategory::ParagraphSeparator
-            ),
+            c => hidden_category(c),
         };
         refused.then_some(c)
     })
+}
+
+/// Controls, formatting characters, line and paragraph separators.
+fn hidden_category(c: char) -> bool {
+    matches!(
+        c.general_category(),
+        GeneralCategory::Control
+            | GeneralCategory::Format
+            | GeneralCategory::LineSeparator
+            | GeneralCategory::ParagraphSeparator
+    )
+}
+
+/// A JSON Schema `pattern` (anchored, ECMA-262 and Python alike) for the texts `clean`
+/// accepts: no hidden characters, between any whitespace that trimming removes, and
+/// with `non_blank` at least one visible character. It is derived from the same rule,
+/// so the API's spec says what the server checks. A zero-width joiner is left out
+/// (the rule allows it inside emoji only), so there the pattern is a little stricter.
+pub fn pattern(lines: Lines, non_blank: bool) -> &'static str {
+    static PATTERNS: OnceLock<[String; 4]> = OnceLock::new();
+    let patterns = PATTERNS.get_or_init(|| {
+        [
+            build_pattern(Lines::One, false),
+            build_pattern(Lines::One, true),
+            build_pattern(Lines::Many, false),
+            build_pattern(Lines::Many, true),
+        ]
+    });
+    &patterns[usize::from(lines == Lines::Many) * 2 + usize::from(non_blank)]
+}
+
+fn build_pattern(lines: Lines, non_blank: bool) -> String {
+    let hidden = |c: char| match c {
+        '\n' => lines == Lines::One,
+        '\u{200D}' => true,
+        c => hidden_category(c),
+    };
+    let hidden_class = class(hidden);
+    let space_class = class(char::is_whitespace);
+    let visible_class = class(|c| hidden(c) || c.is_whitespace());
+    let allowed = match lines {
+        Lines::One => format!("[^{hidden_class}]"),
+        // `\r\n` becomes `\n`; a lone `\r` is refused.
+        Lines::Many => format!("(?:[^{hidden_class}]|\\r\\n)"),
+    };
+    let visible = format!("[^{visible_class}]");
+    let core = format!("{visible}(?:{allowed}*{visible})?");
+    let core = if non_blank {
+        core
+    } else {
+        format!("(?:{core})?")
+    };
+    format!("^[{space_class}]*{core}[{space_class}]*$")
+}
+
+/// The body of a character class holding every character with `member`: ranges of
+/// `\uXXXX` escapes, and astral characters written as themselves (their escapes differ
+/// between regex dialects).
+fn class(member: impl Fn(char) -> bool) -> String {
+    let escape = |c: char| {
+        if u32::from(c) <= 0xFFFF {
+            format!("\\u{:04X}", u32::from(c))
+        } else {
+            c.to_string()
+        }
+    };
+    let mut out = String::new();
+    let mut chars = (0..=u32::from(char::MAX))
+        .filter_map(char::from_u32)
+        .peekable();
+    while let Some(start) = chars.next() {
+        if !member(start) {
+            continue;
+        }
+        let mut end = start;
+        while let Some(&next) = chars.peek() {
+            if member(next) && u32::from(next) == u32::from(end) + 1 {
+                end = next;
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        out.push_str(&escape(start));
+        if end != start {
+            out.push('-');
+            out.push_str(&escape(end));
+        }
+    }
+    out
 }
 
 /// The message for a refused character, naming it so the client can find it.
@@ -93,6 +187,17 @@ mod tests {
         clean(text, "name", lines)
             .err()
             .and(hidden_char(text, lines))
+    }
+
+    #[test]
+    fn the_pattern_describes_the_rule() {
+        let one = pattern(Lines::One, true);
+        assert!(one.starts_with("^[\\u0009-\\u000D\\u0020"), "{one}");
+        assert!(
+            one.contains("\\u2028-\\u202E\\u2060"),
+            "bidi overrides are hidden: {one}"
+        );
+        assert!(pattern(Lines::Many, false).contains("|\\r\\n"));
     }
 
     #[test]

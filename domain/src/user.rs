@@ -70,8 +70,7 @@ impl DisplayName {
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let name = text::clean(raw, "display_name", Lines::One)?;
-        let chars = name.chars().count();
-        if chars == 0 || chars > Self::MAX_CHARS {
+        if name.is_empty() || text::length(raw, &name) > Self::MAX_CHARS {
             return Err(ValidationError::new(
                 "display_name",
                 "must be 1 to 80 characters",
@@ -113,6 +112,11 @@ impl TimeZone {
         })
     }
 
+    /// Every name `parse` accepts (IANA names, as the tz database spells them).
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())
+    }
+
     pub fn utc() -> Self {
         Self(Tz::UTC)
     }
@@ -131,13 +135,16 @@ pub struct NewPassword<'a>(&'a str);
 
 impl<'a> NewPassword<'a> {
     pub const MIN_CHARS: usize = 10;
-    pub const MAX_BYTES: usize = 256;
+    /// Counted in characters, as JSON Schema's `maxLength` counts, so the spec can
+    /// state it exactly; 256 characters are at most 1 KiB, still cheap to hash.
+    pub const MAX_CHARS: usize = 256;
 
     pub fn parse(raw: &'a str) -> Result<Self, ValidationError> {
-        if raw.chars().count() < Self::MIN_CHARS || raw.len() > Self::MAX_BYTES {
+        let chars = raw.chars().count();
+        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&chars) {
             return Err(ValidationError::new(
                 "password",
-                "must be at least 10 characters and at most 256 bytes",
+                "must be 10 to 256 characters",
             ));
         }
         Ok(Self(raw))

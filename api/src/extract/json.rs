@@ -85,6 +85,13 @@ pub fn too_large(limit: usize) -> ApiError {
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let json: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    if !json.is_object() {
+        // Every body is an object; serde would otherwise read an array as a struct.
+        return Err(ApiError::Validation(vec![FieldError {
+            field: "body".into(),
+            message: "must be a JSON object".into(),
+        }]));
+    }
     if let Some(field) = find_nul(&json, String::new()) {
         // PostgreSQL cannot store U+0000 in text; no field has a use for it.
         return Err(ApiError::Validation(vec![FieldError {

@@ -21,15 +21,20 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
-    #[schema(example = "ada@example.org")]
+    #[schema(schema_with = crate::openapi::fields::email, example = "ada@example.org")]
     pub email: String,
-    /// At least 10 characters.
-    #[schema(example = "correct horse battery")]
+    /// 10–256 characters.
+    #[schema(
+        min_length = 10,
+        max_length = 256,
+        pattern = "^[^\\u0000]*$",
+        example = "correct horse battery"
+    )]
     pub password: String,
-    #[schema(example = "Ada")]
+    #[schema(schema_with = crate::openapi::fields::one_line::<1, { DisplayName::MAX_CHARS }>, example = "Ada")]
     pub display_name: String,
     /// An IANA time zone; `UTC` when omitted.
-    #[schema(example = "Europe/Rome")]
+    #[schema(schema_with = crate::openapi::fields::time_zone_or_null, example = "Europe/Rome")]
     pub time_zone: Option<String>,
 }
 
@@ -37,8 +42,10 @@ pub struct RegisterRequest {
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     #[validate(length(min = 1, max = 254))]
+    #[schema(min_length = 1, max_length = 254, pattern = "^[^\\u0000]*$")]
     pub email: String,
     #[validate(length(min = 1, max = 256))]
+    #[schema(min_length = 1, max_length = 256, pattern = "^[^\\u0000]*$")]
     pub password: String,
 }
 
@@ -46,6 +53,7 @@ pub struct LoginRequest {
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000]*$")]
     pub refresh_token: String,
 }
 

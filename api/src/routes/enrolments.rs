@@ -73,6 +73,7 @@ pub struct EnrolRequest {
     #[schema(value_type = std::collections::BTreeMap<String, tandem_domain::question::AnswerValue>)]
     pub answers: Answers,
     /// Mentors only: how many mentees at once (1–20; default: the program's).
+    #[schema(minimum = 1, maximum = 20)]
     pub capacity: Option<i64>,
 }
 
@@ -92,6 +93,8 @@ pub struct EnrolmentListParams {
     pub status: Option<EnrolmentStatus>,
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page (opaque, URL-safe base64).
+    #[param(min_length = 1, pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 

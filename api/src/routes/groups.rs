@@ -54,10 +54,11 @@ list_response!(GroupList, GroupView, "A page of the caller's groups.");
 #[serde(deny_unknown_fields)]
 pub struct CreateGroupRequest {
     /// 1–120 characters.
-    #[schema(example = "Mamme di Torino")]
+    #[schema(schema_with = crate::openapi::fields::one_line::<1, 120>, example = "Mamme di Torino")]
     pub name: String,
     /// At most 2000 characters.
     #[serde(default)]
+    #[schema(schema_with = crate::openapi::fields::many_lines::<0, 2000>)]
     pub description: String,
 }
 
@@ -65,7 +66,9 @@ pub struct CreateGroupRequest {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateGroupRequest {
+    #[schema(schema_with = crate::openapi::fields::one_line_or_null::<1, 120>)]
     pub name: Option<String>,
+    #[schema(schema_with = crate::openapi::fields::many_lines_or_null::<0, 2000>)]
     pub description: Option<String>,
 }
 
@@ -73,6 +76,7 @@ pub struct UpdateGroupRequest {
 #[serde(deny_unknown_fields)]
 pub struct JoinRequest {
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64, pattern = "^[^\\u0000]*$")]
     pub invite_code: String,
 }
 

@@ -39,8 +39,10 @@ impl UserView {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
+    #[schema(schema_with = crate::openapi::fields::one_line_or_null::<1, { DisplayName::MAX_CHARS }>)]
     pub display_name: Option<String>,
     /// An IANA time zone such as `Europe/Rome`.
+    #[schema(schema_with = crate::openapi::fields::time_zone_or_null)]
     pub time_zone: Option<String>,
 }
 

@@ -141,6 +141,8 @@ pub struct NotificationParams {
     pub unread: Option<bool>,
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page (opaque, URL-safe base64).
+    #[param(min_length = 1, pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 

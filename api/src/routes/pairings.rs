@@ -133,6 +133,7 @@ pub struct CreatePairingRequest {
     pub mentor_enrolment_id: Uuid,
     pub mentee_enrolment_id: Uuid,
     /// 1–2000 characters: how the admin introduces the two to each other.
+    #[schema(schema_with = crate::openapi::fields::many_lines::<1, { tandem_domain::pairing::MAX_INTRODUCTION }>)]
     pub introduction: String,
 }
 
@@ -142,6 +143,7 @@ pub struct BatchPairingItem {
     pub mentor_enrolment_id: Uuid,
     pub mentee_enrolment_id: Uuid,
     /// 1–2000 characters; when absent, one is written from the match's reasons.
+    #[schema(schema_with = crate::openapi::fields::many_lines_or_null::<1, { tandem_domain::pairing::MAX_INTRODUCTION }>)]
     pub introduction: Option<String>,
 }
 
@@ -167,6 +169,7 @@ pub struct BatchPairingResult {
 #[serde(deny_unknown_fields)]
 pub struct EndPairingRequest {
     /// 1–1000 characters; the other partner reads it.
+    #[schema(schema_with = crate::openapi::fields::many_lines::<1, { tandem_domain::pairing::MAX_END_REASON }>)]
     pub reason: String,
 }
 
@@ -177,6 +180,8 @@ pub struct PairingListParams {
     pub status: Option<PairingStatus>,
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page (opaque, URL-safe base64).
+    #[param(min_length = 1, pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 

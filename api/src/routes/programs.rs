@@ -82,25 +82,31 @@ list_response!(
 #[serde(deny_unknown_fields)]
 pub struct CreateProgramRequest {
     /// A built-in template key (see `/v1/templates`) or one of the group's custom templates.
-    #[schema(example = "new-parents")]
+    #[schema(min_length = 1, pattern = "^[^\\u0000]*$", example = "new-parents")]
     pub template_key: String,
     /// Which language of a built-in template to copy (default `en`). A custom template
     /// has one language.
     pub language: Option<Language>,
     /// Defaults to the template's name.
+    #[schema(schema_with = crate::openapi::fields::one_line_or_null::<1, 120>)]
     pub name: Option<String>,
+    #[schema(schema_with = crate::openapi::fields::many_lines_or_null::<0, 2000>)]
     pub description: Option<String>,
-    /// 1 up to the number of weeks of the template's guide.
+    /// 1 up to the number of weeks of the template's guide (at most 52).
+    #[schema(minimum = 1, maximum = 52)]
     pub duration_weeks: Option<i64>,
     /// 1–31 days.
+    #[schema(minimum = 1, maximum = 31)]
     pub cadence_days: Option<i64>,
     /// `admin` (default) or `auto`.
     pub matching: Option<MatchingMode>,
     /// 1–20, default 1.
+    #[schema(minimum = 1, maximum = 20)]
     pub default_capacity: Option<i64>,
     /// Default false.
     pub requires_approval: Option<bool>,
     /// 0–100, default 60.
+    #[schema(minimum = 0, maximum = 100)]
     pub auto_match_threshold: Option<i64>,
 }
 
@@ -108,16 +114,24 @@ pub struct CreateProgramRequest {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProgramRequest {
+    #[schema(schema_with = crate::openapi::fields::one_line_or_null::<1, 120>)]
     pub name: Option<String>,
+    #[schema(schema_with = crate::openapi::fields::many_lines_or_null::<0, 2000>)]
     pub description: Option<String>,
     pub status: Option<ProgramStatus>,
-    /// Only while a draft.
+    /// Only while a draft; 1 up to the number of weeks of the guide (at most 52).
+    #[schema(minimum = 1, maximum = 52)]
     pub duration_weeks: Option<i64>,
-    /// Only while a draft.
+    /// Only while a draft; 1–31 days.
+    #[schema(minimum = 1, maximum = 31)]
     pub cadence_days: Option<i64>,
     pub matching: Option<MatchingMode>,
+    /// 1–20.
+    #[schema(minimum = 1, maximum = 20)]
     pub default_capacity: Option<i64>,
     pub requires_approval: Option<bool>,
+    /// 0–100.
+    #[schema(minimum = 0, maximum = 100)]
     pub auto_match_threshold: Option<i64>,
 }
 
@@ -129,6 +143,8 @@ pub struct ProgramListParams {
     pub status: Option<ProgramStatus>,
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page (opaque, URL-safe base64).
+    #[param(min_length = 1, pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 
@@ -327,6 +343,8 @@ pub async fn update_program(
             require_manager(&membership)?;
             programs::lock(conn, program_id)?;
             let mut program = programs::find(conn, program_id)?;
+            // The values first (422), then the precondition (412), then the state (409).
+            program.check_change(&change)?;
             if_match.check(program.version)?;
             program.update(change, body.status, now)?;
             Ok(programs::update(conn, &program, now)?)

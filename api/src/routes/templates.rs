@@ -98,7 +98,8 @@ pub struct TemplateListParams {
     /// How many items to answer (1–100, default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (opaque, URL-safe base64).
+    #[param(min_length = 1, pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
     /// The language to answer in (`en` or `it`); wins over `Accept-Language`.
     #[param(value_type = Option<Language>)]
@@ -110,23 +111,34 @@ pub struct TemplateListParams {
 #[serde(deny_unknown_fields)]
 pub struct CreateCustomTemplateRequest {
     /// 2–60 lowercase letters, digits or `-`; unique in the group and not a built-in key.
-    #[schema(example = "book-club")]
+    #[schema(
+        min_length = 2,
+        max_length = 60,
+        pattern = "^[a-z0-9-]+$",
+        example = "book-club"
+    )]
     pub key: String,
     /// The language the template is written in (default `en`).
     #[serde(default)]
     pub language: Language,
     /// 1–120 characters.
+    #[schema(schema_with = crate::openapi::fields::one_line::<1, { tandem_domain::template::limits::NAME_CHARS }>)]
     pub name: String,
     /// At most 2000 characters.
+    #[schema(schema_with = crate::openapi::fields::many_lines::<0, { tandem_domain::template::limits::DESCRIPTION_CHARS }>)]
     pub description: String,
     /// 1–52, and equal to the number of `weeks`.
+    #[schema(minimum = 1, maximum = 52)]
     pub duration_weeks: u16,
     /// Days between check-ins, 1–31 (default 7).
     #[serde(default = "weekly")]
+    #[schema(minimum = 1, maximum = 31)]
     pub cadence_days: u16,
     /// Up to 50 sign-up questions with unique keys.
+    #[schema(max_items = 50)]
     pub questions: Vec<Question>,
     /// The weekly guide: weeks numbered 1, 2, 3…, each with 1–6 prompts.
+    #[schema(min_items = 1, max_items = 52)]
     pub weeks: Vec<GuideWeek>,
 }
 
@@ -140,11 +152,17 @@ fn weekly() -> u16 {
 #[serde(deny_unknown_fields)]
 pub struct UpdateCustomTemplateRequest {
     pub language: Option<Language>,
+    #[schema(schema_with = crate::openapi::fields::one_line_or_null::<1, { tandem_domain::template::limits::NAME_CHARS }>)]
     pub name: Option<String>,
+    #[schema(schema_with = crate::openapi::fields::many_lines_or_null::<0, { tandem_domain::template::limits::DESCRIPTION_CHARS }>)]
     pub description: Option<String>,
+    #[schema(minimum = 1, maximum = 52)]
     pub duration_weeks: Option<u16>,
+    #[schema(minimum = 1, maximum = 31)]
     pub cadence_days: Option<u16>,
+    #[schema(max_items = 50)]
     pub questions: Option<Vec<Question>>,
+    #[schema(min_items = 1, max_items = 52)]
     pub weeks: Option<Vec<GuideWeek>>,
 }
 
@@ -416,8 +434,10 @@ pub async fn update_custom_template(
             custom_templates::lock(conn, group_id, &key).map_err(not_found_as("template"))?;
             let mut template = custom_templates::find(conn, group_id, &key)?
                 .ok_or_else(|| ApiError::not_found("template"))?;
-            if_match.check(template.version)?;
+            // The changed template is judged valid (422) before the precondition (412).
+            let version = template.version;
             template.apply(changes, now).map_err(invalid)?;
+            if_match.check(version)?;
             // Written only if no other change landed since it was read.
             custom_templates::update(conn, &template, now)?.ok_or_else(|| {
                 ApiError::PreconditionFailed(

@@ -2,6 +2,7 @@
 
 mod auth;
 mod concurrency;
+mod contract;
 mod conventions;
 mod enrolments;
 mod groups;
