@@ -62,115 +62,84 @@ pub fn spec() -> utoipa::openapi::OpenApi {
     spec
 }
 
-/// Where an answer's ids are used next, as OpenAPI `links`: (operation, status, the
-/// operations it leads to, and their parameters as runtime expressions). Generated
-/// clients and stateful testers (Schemathesis) chain calls along them.
-type LinkSpec = (
-    &'static str,
-    &'static str,
-    &'static [&'static str],
-    &'static [(&'static str, &'static str)],
-);
-const LINKS: &[LinkSpec] = &[
-    (
-        "create_group",
-        "201",
-        &[
-            "get_group",
-            "update_group",
-            "rotate_invite_code",
-            "list_members",
-            "create_program",
-            "list_programs",
-            "create_custom_template",
-            "list_custom_templates",
-        ],
-        &[("group_id", "$response.body#/id")],
-    ),
-    (
-        "join_group",
-        "200",
-        &["get_group", "list_members", "list_programs"],
-        &[("group_id", "$request.path.group_id")],
-    ),
-    (
-        "create_custom_template",
-        "201",
-        &[
-            "get_custom_template",
-            "update_custom_template",
-            "delete_custom_template",
-        ],
-        &[
-            ("group_id", "$request.path.group_id"),
-            ("key", "$response.body#/key"),
-        ],
-    ),
-    (
-        "create_program",
-        "201",
-        &[
-            "get_program",
-            "update_program",
-            "enrol",
-            "list_enrolments",
-            "get_match_suggestions",
-            "get_match_assignment",
-            "create_pairing",
-            "publish_pairings",
-            "list_program_pairings",
-        ],
-        &[("program_id", "$response.body#/id")],
-    ),
-    (
-        "enrol",
-        "201",
-        &["get_enrolment", "update_enrolment", "withdraw_enrolment"],
-        &[("enrolment_id", "$response.body#/id")],
-    ),
-    (
-        "create_pairing",
-        "201",
-        &["get_pairing", "end_pairing"],
-        &[("pairing_id", "$response.body#/id")],
-    ),
-];
-
+/// Where a created resource is used next, as OpenAPI `links`, derived from the paths so
+/// no list of operations has to be kept: a `POST` that answers 201 at a collection
+/// (`/v1/groups/{group_id}/programs`) links to every operation under the new item's
+/// path — `<collection>/{param}` when such paths exist, else `/v1/<collection
+/// name>/{param}` (`/v1/programs/{program_id}`). The new parameter comes from the
+/// answer (`id`, or the field it names, such as `key`); the others from the request's
+/// path. Operations that need a parameter neither gives are left out. Generated clients
+/// and stateful testers (Schemathesis) chain calls along these links.
 fn add_links(spec: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::link::LinkBuilder;
     use utoipa::openapi::RefOr;
-    for item in spec.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for operation in operations.into_iter().flatten() {
-            let from = operation.operation_id.as_deref().unwrap_or_default();
-            for (_, status, targets, parameters) in LINKS.iter().filter(|(op, ..)| *op == from) {
-                let Some(RefOr::T(response)) = operation.responses.responses.get_mut(*status)
-                else {
-                    continue;
+    let operations: Vec<(String, String)> = spec
+        .paths
+        .paths
+        .iter()
+        .flat_map(|(path, item)| {
+            [&item.get, &item.put, &item.post, &item.delete, &item.patch]
+                .into_iter()
+                .flatten()
+                .filter_map(|op| op.operation_id.clone())
+                .map(move |id| (path.clone(), id))
+        })
+        .collect();
+    for (collection, item) in spec.paths.paths.iter_mut() {
+        let Some(RefOr::T(created)) = item
+            .post
+            .as_mut()
+            .and_then(|post| post.responses.responses.get_mut("201"))
+        else {
+            continue;
+        };
+        let known = path_parameters(collection);
+        let name = collection.rsplit('/').next().unwrap_or_default();
+        let nested = format!("{collection}/{{");
+        let top = format!("/v1/{name}/{{");
+        let prefix = if operations.iter().any(|(path, _)| path.starts_with(&nested)) {
+            nested
+        } else {
+            top
+        };
+        for (path, target) in operations
+            .iter()
+            .filter(|(path, _)| path.starts_with(&prefix))
+        {
+            let new_param = path[prefix.len()..].split('}').next().unwrap_or_default();
+            let mut link = LinkBuilder::new();
+            let mut resolvable = true;
+            for param in path_parameters(path) {
+                link = if param == new_param {
+                    let field = if param.ends_with("_id") { "id" } else { param };
+                    link.parameter(param, format!("$response.body#/{field}"))
+                } else if known.contains(&param) {
+                    link.parameter(param, format!("$request.path.{param}"))
+                } else {
+                    resolvable = false;
+                    link
                 };
-                for target in targets.iter() {
-                    let mut link = parameters
-                        .iter()
-                        .fold(LinkBuilder::new(), |link, (name, value)| {
-                            link.parameter(*name, *value)
-                        })
-                        .build();
-                    // utoipa 5 writes `Link::operation_id` as `operation_id`, which no
-                    // tool reads; the OpenAPI name goes in through the flattened map.
-                    let mut named = utoipa::openapi::extensions::Extensions::default();
-                    named.insert("operationId".into(), (*target).into());
-                    link.extensions = Some(named);
-                    response.links.insert((*target).to_owned(), RefOr::T(link));
-                }
             }
+            if !resolvable {
+                continue;
+            }
+            let mut link = link.build();
+            // utoipa 5 writes `Link::operation_id` as `operation_id`, which no tool
+            // reads; the OpenAPI name goes in through the flattened map.
+            let mut named = utoipa::openapi::extensions::Extensions::default();
+            named.insert("operationId".into(), target.as_str().into());
+            link.extensions = Some(named);
+            created.links.insert(target.clone(), RefOr::T(link));
         }
     }
+}
+
+/// The `{name}`s of a path template, in order.
+fn path_parameters(path: &str) -> Vec<&str> {
+    path.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split('}').next())
+        .collect()
 }
 
 /// Marks, in a handler's `extensions(...)`, an operation served without the database
@@ -443,30 +412,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn links_join_operations_that_exist() {
-        let spec = spec();
-        let ids: Vec<String> = spec
-            .paths
-            .paths
-            .values()
-            .flat_map(|item| {
-                [&item.get, &item.put, &item.post, &item.delete, &item.patch]
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|op| op.operation_id.clone())
-            })
-            .collect();
-        for (from, _, targets, _) in LINKS {
-            assert!(ids.iter().any(|id| id == from), "no operation {from}");
-            for target in targets.iter() {
-                assert!(ids.iter().any(|id| id == target), "no operation {target}");
-            }
-        }
-        let json = spec.to_json().unwrap_or_default();
+    fn created_resources_link_to_the_operations_on_them() {
+        let json: serde_json::Value = serde_json::from_str(&spec_json()).unwrap_or_default();
+        let links = |path: &str| json["paths"][path]["post"]["responses"]["201"]["links"].clone();
+        let program = links("/v1/groups/{group_id}/programs");
         assert_eq!(
-            json.matches("\"operationId\":\"get_pairing\"").count(),
-            2,
-            "the operation and one link to it"
+            program["get_program"]["parameters"]["program_id"],
+            "$response.body#/id"
         );
+        assert_eq!(program["enrol"]["operationId"], "enrol");
+        let template = links("/v1/groups/{group_id}/templates");
+        let get = &template["get_custom_template"]["parameters"];
+        assert_eq!(get["key"], "$response.body#/key");
+        assert_eq!(get["group_id"], "$request.path.group_id");
+        assert!(
+            template.get("get_template").is_none(),
+            "a custom key is no built-in's"
+        );
+        let group = links("/v1/groups");
+        assert!(group.get("list_members").is_some());
+        assert!(group.get("remove_member").is_none(), "no user id to give");
+        let pairing = links("/v1/programs/{program_id}/pairings");
+        assert!(pairing.get("end_pairing").is_some());
     }
 }
