@@ -3,6 +3,7 @@
 //! Nothing here knows about HTTP, SQL or the wall clock: time comes in as a value.
 
 pub mod catalogue;
+pub mod check_in;
 pub mod clock;
 pub mod enrolment;
 pub mod error;
@@ -13,6 +14,8 @@ pub mod notification;
 pub mod pairing;
 pub mod program;
 pub mod question;
+pub mod reminders;
+pub mod schedule;
 pub mod template;
 pub mod text;
 pub mod user;

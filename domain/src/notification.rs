@@ -5,6 +5,7 @@
 //! stored format: a new kind is a new variant, and a field added to an existing kind
 //! needs a default for the rows already stored.
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::enrolment::EnrolmentRole;
@@ -23,6 +24,12 @@ pub enum NotificationPayload {
     EnrolmentApproved(EnrolmentDecidedData),
     /// An admin declined the member's pending enrolment.
     EnrolmentDeclined(EnrolmentDecidedData),
+    /// A check-in's day has come, in the member's time zone.
+    CheckInDue(CheckInNoticeData),
+    /// A check-in's window closed without an entry from either partner.
+    CheckInMissed(CheckInNoticeData),
+    /// The pairing's last check-in window closed: the program is done.
+    PairingCompleted(PairingCompletedData),
 }
 
 impl NotificationPayload {
@@ -33,6 +40,9 @@ impl NotificationPayload {
             NotificationPayload::PairingEnded(_) => "pairing_ended",
             NotificationPayload::EnrolmentApproved(_) => "enrolment_approved",
             NotificationPayload::EnrolmentDeclined(_) => "enrolment_declined",
+            NotificationPayload::CheckInDue(_) => "check_in_due",
+            NotificationPayload::CheckInMissed(_) => "check_in_missed",
+            NotificationPayload::PairingCompleted(_) => "pairing_completed",
         }
     }
 }
@@ -76,6 +86,40 @@ pub struct EnrolmentDecidedData {
     pub program_id: ProgramId,
     pub program_name: String,
     pub role: EnrolmentRole,
+}
+
+/// `check_in_due` and `check_in_missed`: which check-in, when, and its topic's title.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckInNoticeData {
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub pairing_id: PairingId,
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub program_id: ProgramId,
+    pub program_name: String,
+    /// The check-in's number, 1-based.
+    pub number: u16,
+    pub due_on: NaiveDate,
+    /// The last day it can be completed.
+    pub closes_on: NaiveDate,
+    /// The title of the guide week it is about.
+    pub topic_title: String,
+    pub partner_display_name: String,
+}
+
+/// `pairing_completed`: the pairing followed its schedule to the end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PairingCompletedData {
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub pairing_id: PairingId,
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub program_id: ProgramId,
+    pub program_name: String,
+    /// How many of the check-ins were completed.
+    pub completed_check_ins: u16,
+    pub check_ins: u16,
+    pub partner_display_name: String,
 }
 
 #[cfg(test)]
@@ -142,6 +186,37 @@ mod tests {
                 json!({"kind": "enrolment_declined", "data": {
                     "enrolment_id": enrolment_id, "program_id": program_id,
                     "program_name": "Neo genitori", "role": "mentee"}}),
+            ),
+            (
+                NotificationPayload::CheckInDue(CheckInNoticeData {
+                    pairing_id,
+                    program_id,
+                    program_name: "Neo genitori".into(),
+                    number: 2,
+                    due_on: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap_or_default(),
+                    closes_on: NaiveDate::from_ymd_opt(2026, 3, 15).unwrap_or_default(),
+                    topic_title: "Sleep".into(),
+                    partner_display_name: "Giulia".into(),
+                }),
+                json!({"kind": "check_in_due", "data": {
+                    "pairing_id": pairing_id, "program_id": program_id,
+                    "program_name": "Neo genitori", "number": 2, "due_on": "2026-03-09",
+                    "closes_on": "2026-03-15", "topic_title": "Sleep",
+                    "partner_display_name": "Giulia"}}),
+            ),
+            (
+                NotificationPayload::PairingCompleted(PairingCompletedData {
+                    pairing_id,
+                    program_id,
+                    program_name: "Neo genitori".into(),
+                    completed_check_ins: 7,
+                    check_ins: 8,
+                    partner_display_name: "Giulia".into(),
+                }),
+                json!({"kind": "pairing_completed", "data": {
+                    "pairing_id": pairing_id, "program_id": program_id,
+                    "program_name": "Neo genitori", "completed_check_ins": 7,
+                    "check_ins": 8, "partner_display_name": "Giulia"}}),
             ),
         ];
         for (payload, stored) in cases {

@@ -2,6 +2,8 @@
 //! PostgreSQL (production). Repository functions take `&mut DbConn`, so several of
 //! them compose inside one transaction (`Db::write`).
 
+pub mod calendar_tokens;
+pub mod check_ins;
 mod convert;
 pub mod custom_templates;
 pub mod db;

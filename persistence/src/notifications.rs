@@ -61,20 +61,68 @@ pub fn push(
 ) -> Result<NotificationId, StoreError> {
     let id = NotificationId::new_v7(now);
     let kind = payload.kind();
-    let data = match serde_json::to_value(payload).map_err(|e| corrupt(e.to_string()))? {
-        serde_json::Value::Object(mut tagged) => tagged.remove("data").unwrap_or_default(),
-        _ => return Err(corrupt(format!("notification {kind} is not an object"))),
-    };
+    let data = stored_data(payload)?;
     diesel::insert_into(notifications::table)
         .values((
             notifications::id.eq(id.to_string()),
             notifications::user_id.eq(user_id.to_string()),
             notifications::kind.eq(kind),
-            notifications::data.eq(data.to_string()),
+            notifications::data.eq(data),
             notifications::created_at.eq(to_db_time(now)),
         ))
         .execute(conn)?;
     Ok(id)
+}
+
+/// Adds a notification to a user's feed unless one with the same `dedupe_key` is already
+/// stored: producers that may run twice (jobs on several nodes) deliver exactly once.
+/// Answers whether it was added.
+pub fn push_once(
+    conn: &mut DbConn,
+    user_id: UserId,
+    payload: &NotificationPayload,
+    dedupe_key: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let id = NotificationId::new_v7(now);
+    let kind = payload.kind();
+    let data = stored_data(payload)?;
+    let row = (
+        notifications::id.eq(id.to_string()),
+        notifications::user_id.eq(user_id.to_string()),
+        notifications::kind.eq(kind),
+        notifications::data.eq(data),
+        notifications::dedupe_key.eq(Some(dedupe_key)),
+        notifications::created_at.eq(to_db_time(now)),
+    );
+    // The unique key decides, in the database, even between transactions that both
+    // checked first; the multi-engine connection has no upsert, hence one per engine.
+    let added = match conn {
+        DbConn::Postgres(pg) => diesel::insert_into(notifications::table)
+            .values(row)
+            .on_conflict(notifications::dedupe_key)
+            .do_nothing()
+            .execute(pg)?,
+        DbConn::Sqlite(sqlite) => diesel::insert_into(notifications::table)
+            .values(row)
+            .on_conflict(notifications::dedupe_key)
+            .do_nothing()
+            .execute(sqlite)?,
+    };
+    Ok(added == 1)
+}
+
+/// A payload's data as stored: the kind goes in its own column.
+fn stored_data(payload: &NotificationPayload) -> Result<String, StoreError> {
+    match serde_json::to_value(payload).map_err(|e| corrupt(e.to_string()))? {
+        serde_json::Value::Object(mut tagged) => {
+            Ok(tagged.remove("data").unwrap_or_default().to_string())
+        }
+        _ => Err(corrupt(format!(
+            "notification {} is not an object",
+            payload.kind()
+        ))),
+    }
 }
 
 /// A user's notifications, newest first.

@@ -71,6 +71,7 @@ struct NewPairing<'a> {
     status: &'a str,
     started_on: NaiveDate,
     created_at: NaiveDateTime,
+    next_event_at: Option<NaiveDateTime>,
 }
 
 impl<'a> From<&'a Pairing> for NewPairing<'a> {
@@ -86,6 +87,8 @@ impl<'a> From<&'a Pairing> for NewPairing<'a> {
             status: pairing.status.as_str(),
             started_on: pairing.started_on,
             created_at: to_db_time(pairing.created_at),
+            // The reminder job plans a new pairing on its next run.
+            next_event_at: Some(to_db_time(pairing.created_at)),
         }
     }
 }
@@ -98,6 +101,7 @@ struct PairingEnd<'a> {
     ended_at: Option<NaiveDateTime>,
     ended_by: Option<String>,
     end_reason: Option<&'a str>,
+    next_event_at: Option<NaiveDateTime>,
 }
 
 impl<'a> From<&'a Pairing> for PairingEnd<'a> {
@@ -107,6 +111,8 @@ impl<'a> From<&'a Pairing> for PairingEnd<'a> {
             ended_at: pairing.ended_at.map(to_db_time),
             ended_by: pairing.ended_by.map(|u| u.to_string()),
             end_reason: pairing.end_reason.as_deref(),
+            // Nothing more is ever due for a pairing that ended.
+            next_event_at: None,
         }
     }
 }
@@ -156,11 +162,138 @@ pub fn end(conn: &mut DbConn, pairing: &Pairing) -> Result<bool, StoreError> {
     Ok(true)
 }
 
-/// A program's pairings, oldest first, optionally of one status.
+/// Takes the pairing's row lock for the rest of the transaction (a no-op update, which
+/// both engines lock), so that writes about one pairing happen one after another.
+pub fn lock(conn: &mut DbConn, id: PairingId) -> Result<(), StoreError> {
+    let key = id.to_string();
+    let locked = diesel::update(pairings::table.find(&key))
+        .set(pairings::id.eq(&key))
+        .execute(conn)?;
+    if locked == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Records that an active pairing ran its schedule out, and frees both places. Answers
+/// false when it was no longer active (ended meanwhile, or already recorded).
+pub fn complete(conn: &mut DbConn, pairing: &Pairing) -> Result<bool, StoreError> {
+    let updated = diesel::update(
+        pairings::table
+            .find(pairing.id.to_string())
+            .filter(pairings::status.eq(PairingStatus::Active.as_str())),
+    )
+    .set((
+        pairings::status.eq(PairingStatus::Completed.as_str()),
+        pairings::next_event_at.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Ok(false);
+    }
+    let mut places = [pairing.mentor.enrolment_id, pairing.mentee.enrolment_id];
+    places.sort();
+    for enrolment in places {
+        enrolments::release_place(conn, enrolment)?;
+    }
+    Ok(true)
+}
+
+/// Claims up to `limit` pairings whose reminder time has come, locking their rows for
+/// the caller's transaction.
+///
+/// On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets nodes running the job at the same moment
+/// share the work instead of queueing behind each other's locks: a row one node holds is
+/// simply not seen by the others, and is no longer due once that node commits (its
+/// `next_event_at` has moved on). Exactly-once delivery does not rest on this alone:
+/// every notification is also stored under a unique key (`notifications::push_once`),
+/// so a pairing planned twice (a clock change of a partner re-arms it) sends nothing
+/// twice. SQLite has a single writer, so its transactions never overlap.
+pub fn claim_due(
+    conn: &mut DbConn,
+    now: chrono::DateTime<chrono::Utc>,
+    limit: i64,
+) -> Result<Vec<Pairing>, StoreError> {
+    let now = to_db_time(now);
+    // A macro, not a closure: the selection's type names its backend.
+    macro_rules! due {
+        () => {
+            pairings::table
+                .filter(pairings::next_event_at.le(now))
+                .order(pairings::next_event_at.asc())
+                .limit(limit)
+                .select(PairingRow::as_select())
+        };
+    }
+    let rows: Vec<PairingRow> = match conn {
+        DbConn::Postgres(pg) => due!().for_update().skip_locked().load(pg)?,
+        DbConn::Sqlite(sqlite) => due!().load(sqlite)?,
+    };
+    rows.into_iter().map(Pairing::try_from).collect()
+}
+
+/// When the reminder job should next look at a pairing (`None`: never again).
+pub fn schedule_next(
+    conn: &mut DbConn,
+    id: PairingId,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(), StoreError> {
+    diesel::update(pairings::table.find(id.to_string()))
+        .set(pairings::next_event_at.eq(at.map(to_db_time)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Asks the job to plan a user's active pairings again at its next run: their time zone
+/// changed, and with it when their reminders fall due.
+pub fn replan_for_user(
+    conn: &mut DbConn,
+    user_id: UserId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, StoreError> {
+    let user = user_id.to_string();
+    Ok(diesel::update(
+        pairings::table
+            .filter(pairings::status.eq(PairingStatus::Active.as_str()))
+            .filter(
+                pairings::mentor_user_id
+                    .eq(user.clone())
+                    .or(pairings::mentee_user_id.eq(user)),
+            ),
+    )
+    .set(pairings::next_event_at.eq(Some(to_db_time(now))))
+    .execute(conn)?)
+}
+
+/// Every pairing of a user (as mentor or mentee) in the groups they still belong to,
+/// newest first. A member has a handful: one per program they take part in.
+pub fn all_for_user(conn: &mut DbConn, user_id: UserId) -> Result<Vec<Pairing>, StoreError> {
+    use crate::schema::{memberships, programs};
+    let user = user_id.to_string();
+    let my_groups = memberships::table
+        .filter(memberships::user_id.eq(user.clone()))
+        .select(memberships::group_id);
+    pairings::table
+        .inner_join(programs::table)
+        .filter(
+            pairings::mentor_user_id
+                .eq(user.clone())
+                .or(pairings::mentee_user_id.eq(user)),
+        )
+        .filter(programs::group_id.eq_any(my_groups))
+        .select(PairingRow::as_select())
+        .order(pairings::id.desc())
+        .load::<PairingRow>(conn)?
+        .into_iter()
+        .map(Pairing::try_from)
+        .collect()
+}
+
+/// A program's pairings, oldest first, optionally of some stored statuses.
 pub fn list_for_program(
     conn: &mut DbConn,
     program_id: ProgramId,
-    status: Option<PairingStatus>,
+    statuses: &[PairingStatus],
     after: Option<PairingId>,
     limit: usize,
 ) -> Result<Page<Pairing, PairingId>, StoreError> {
@@ -169,8 +302,8 @@ pub fn list_for_program(
         .select(PairingRow::as_select())
         .order(pairings::id.asc())
         .into_boxed();
-    if let Some(status) = status {
-        query = query.filter(pairings::status.eq(status.as_str()));
+    if !statuses.is_empty() {
+        query = query.filter(pairings::status.eq_any(statuses.iter().map(|s| s.as_str())));
     }
     if let Some(after) = after {
         query = query.filter(pairings::id.gt(after.to_string()));

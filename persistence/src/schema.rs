@@ -121,6 +121,25 @@ diesel::table! {
         ended_at -> Nullable<Timestamp>,
         ended_by -> Nullable<Text>,
         end_reason -> Nullable<Text>,
+        next_event_at -> Nullable<Timestamp>,
+    }
+}
+diesel::table! {
+    check_in_entries (pairing_id, number, user_id) {
+        pairing_id -> Text,
+        number -> Integer,
+        user_id -> Text,
+        rating -> Integer,
+        note -> Nullable<Text>,
+        completed_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+diesel::table! {
+    calendar_tokens (user_id) {
+        user_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -150,6 +169,8 @@ diesel::table! {
 }
 
 diesel::joinable!(pairings -> programs (program_id));
+diesel::joinable!(check_in_entries -> pairings (pairing_id));
+diesel::joinable!(calendar_tokens -> users (user_id));
 diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(custom_templates -> community_groups (group_id));
 diesel::joinable!(programs -> community_groups (group_id));
@@ -168,6 +189,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     programs,
     enrolments,
     pairings,
+    check_in_entries,
+    calendar_tokens,
     notifications,
     idempotency_keys,
 );

@@ -165,3 +165,24 @@ pub fn display_names(
         .map(|(id, name)| Ok((parse_id(&id, "user")?, name)))
         .collect()
 }
+
+/// Time zones of several users at once: schedules are in the mentee's, reminders in each
+/// recipient's. A stored name this build does not know reads as UTC.
+pub fn time_zones(
+    conn: &mut DbConn,
+    ids: &[UserId],
+) -> Result<std::collections::HashMap<UserId, chrono_tz::Tz>, StoreError> {
+    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    users::table
+        .filter(users::id.eq_any(keys))
+        .select((users::id, users::time_zone))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .map(|(id, zone)| {
+            Ok((
+                parse_id(&id, "user")?,
+                zone.parse().unwrap_or(chrono_tz::Tz::UTC),
+            ))
+        })
+        .collect()
+}

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tandem_domain::ids::NotificationId;
 use tandem_domain::notification::{
-    EnrolmentDecidedData, MatchedData, NotificationPayload, PairingEndedData,
+    CheckInNoticeData, EnrolmentDecidedData, MatchedData, NotificationPayload,
+    PairingCompletedData, PairingEndedData,
 };
 use tandem_persistence::notifications::{self, Notification};
 use utoipa::{IntoParams, ToSchema};
@@ -67,9 +68,28 @@ notification_kind!(
     EnrolmentDecidedData
 );
 
+notification_kind!(
+    /// `check_in_due`: a check-in's day has come, in the user's time zone.
+    CheckInDueNotification,
+    CheckInDueKind::CheckInDue,
+    CheckInNoticeData
+);
+notification_kind!(
+    /// `check_in_missed`: a check-in's window closed without an entry from either partner.
+    CheckInMissedNotification,
+    CheckInMissedKind::CheckInMissed,
+    CheckInNoticeData
+);
+notification_kind!(
+    /// `pairing_completed`: the pairing's last check-in window closed.
+    PairingCompletedNotification,
+    PairingCompletedKind::PairingCompleted,
+    PairingCompletedData
+);
+
 /// Something that happened that the user should know about: one schema per `kind`,
 /// each with its own typed `data`. Clients should skip kinds they do not know yet;
-/// later ones (check-ins due or missed, completed pairings, new messages) slot in here.
+/// later ones (new messages) slot in here.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 #[schema(discriminator(property_name = "kind", mapping(
@@ -77,12 +97,18 @@ notification_kind!(
     ("pairing_ended" = "#/components/schemas/PairingEndedNotification"),
     ("enrolment_approved" = "#/components/schemas/EnrolmentApprovedNotification"),
     ("enrolment_declined" = "#/components/schemas/EnrolmentDeclinedNotification"),
+    ("check_in_due" = "#/components/schemas/CheckInDueNotification"),
+    ("check_in_missed" = "#/components/schemas/CheckInMissedNotification"),
+    ("pairing_completed" = "#/components/schemas/PairingCompletedNotification"),
 )))]
 pub enum NotificationView {
     Matched(MatchedNotification),
     PairingEnded(PairingEndedNotification),
     EnrolmentApproved(EnrolmentApprovedNotification),
     EnrolmentDeclined(EnrolmentDeclinedNotification),
+    CheckInDue(CheckInDueNotification),
+    CheckInMissed(CheckInMissedNotification),
+    PairingCompleted(PairingCompletedNotification),
 }
 
 impl From<Notification> for NotificationView {
@@ -118,6 +144,31 @@ impl From<Notification> for NotificationView {
                 Self::EnrolmentDeclined(EnrolmentDeclinedNotification {
                     id,
                     kind: EnrolmentDeclinedKind::EnrolmentDeclined,
+                    created_at,
+                    read_at,
+                    data,
+                })
+            }
+            NotificationPayload::CheckInDue(data) => Self::CheckInDue(CheckInDueNotification {
+                id,
+                kind: CheckInDueKind::CheckInDue,
+                created_at,
+                read_at,
+                data,
+            }),
+            NotificationPayload::CheckInMissed(data) => {
+                Self::CheckInMissed(CheckInMissedNotification {
+                    id,
+                    kind: CheckInMissedKind::CheckInMissed,
+                    created_at,
+                    read_at,
+                    data,
+                })
+            }
+            NotificationPayload::PairingCompleted(data) => {
+                Self::PairingCompleted(PairingCompletedNotification {
+                    id,
+                    kind: PairingCompletedKind::PairingCompleted,
                     created_at,
                     read_at,
                     data,

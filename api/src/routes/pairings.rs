@@ -1,7 +1,7 @@
 //! Pairings: admins pair mentees with mentors (one at a time or a reviewed batch);
 //! partners see theirs; either partner or an admin ends one.
 
-use std::collections::HashMap;
+use chrono::{DateTime, Utc};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use actix_web::{get, http::StatusCode, post, web, HttpResponse};
@@ -22,6 +22,7 @@ use crate::list_response;
 use crate::pagination::PageParams;
 use crate::routes::access::{program_for, require_manager};
 use crate::state::AppState;
+use crate::workflows::journey::{self, Followed};
 use crate::workflows::notify;
 use crate::workflows::pairing::{make, PairingRequest};
 
@@ -48,6 +49,8 @@ pub struct PairingView {
     pub status: PairingStatus,
     /// The first day of the schedule, in the mentee's time zone.
     pub started_on: chrono::NaiveDate,
+    /// The last day of the last check-in's window: the pairing completes as it ends.
+    pub completes_on: Option<chrono::NaiveDate>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub ended_at: Option<chrono::DateTime<chrono::Utc>>,
     pub end_reason: Option<String>,
@@ -55,32 +58,30 @@ pub struct PairingView {
 
 list_response!(PairingList, PairingView, "A page of pairings.");
 
-/// Builds views for several pairings with two queries: names and program names.
+/// Builds views for several pairings: names in one query, each program once. The status
+/// is the one at `now`: a pairing whose schedule ran out reads as completed before any
+/// job has recorded it.
 fn views(
     conn: &mut DbConn,
     list: Vec<Pairing>,
     caller: UserId,
+    now: DateTime<Utc>,
 ) -> Result<Vec<PairingView>, ApiError> {
     let user_ids: Vec<UserId> = list
         .iter()
         .flat_map(|p| [p.mentor.user_id, p.mentee.user_id])
         .collect();
     let names = users::display_names(conn, &user_ids)?;
-    let mut program_names: HashMap<ProgramId, String> = HashMap::new();
     let mut out = Vec::with_capacity(list.len());
-    for pairing in list {
-        if !program_names.contains_key(&pairing.program_id) {
-            let program = programs::find(conn, pairing.program_id)?;
-            program_names.insert(program.id, program.settings.name);
-        }
+    for Followed { journey, program } in journey::load(conn, list)? {
+        let status = journey.status_at(now);
+        let completes_on = journey.schedule.slots().last().map(|slot| slot.closes_on);
+        let pairing = journey.pairing;
         let name = |id: UserId| names.get(&id).cloned().unwrap_or_default();
         out.push(PairingView {
             id: pairing.id.0,
             program_id: pairing.program_id.0,
-            program_name: program_names
-                .get(&pairing.program_id)
-                .cloned()
-                .unwrap_or_default(),
+            program_name: program.settings.name.clone(),
             mentor: PartnerView {
                 enrolment_id: pairing.mentor.enrolment_id.0,
                 user_id: pairing.mentor.user_id.0,
@@ -99,8 +100,9 @@ fn views(
                 None
             },
             introduction: pairing.introduction,
-            status: pairing.status,
+            status,
             started_on: pairing.started_on,
+            completes_on,
             created_at: pairing.created_at,
             ended_at: pairing.ended_at,
             end_reason: pairing.end_reason,
@@ -114,15 +116,21 @@ fn list_of(
     conn: &mut DbConn,
     page: tandem_persistence::Page<Pairing, PairingId>,
     caller: UserId,
+    now: DateTime<Utc>,
 ) -> Result<PairingList, ApiError> {
     Ok(PairingList {
         next_cursor: page.next.map(crate::pagination::encode_cursor),
-        items: views(conn, page.items, caller)?,
+        items: views(conn, page.items, caller, now)?,
     })
 }
 
-fn one_view(conn: &mut DbConn, pairing: Pairing, caller: UserId) -> Result<PairingView, ApiError> {
-    views(conn, vec![pairing], caller)?
+fn one_view(
+    conn: &mut DbConn,
+    pairing: Pairing,
+    caller: UserId,
+    now: DateTime<Utc>,
+) -> Result<PairingView, ApiError> {
+    views(conn, vec![pairing], caller, now)?
         .pop()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a view of one pairing came back empty")))
 }
@@ -243,7 +251,7 @@ pub async fn create_pairing(
                 introduction: Some(introduction),
             };
             let pairing = make(conn, &program, &request, now)?;
-            one_view(conn, pairing, caller.0)
+            one_view(conn, pairing, caller.0, now)
         })
         .await?;
     Ok(HttpResponse::build(StatusCode::CREATED).json(view))
@@ -312,7 +320,7 @@ pub async fn publish_pairings(
                     .map_err(|e| e.within(&format!("pairings[{index}]")))?;
                 made.push(pairing);
             }
-            views(conn, made, caller.0)
+            views(conn, made, caller.0, now)
         })
         .await?;
     Ok(HttpResponse::build(StatusCode::CREATED).json(BatchPairingResult { items }))
@@ -345,19 +353,26 @@ pub async fn list_program_pairings(
         cursor: params.cursor,
     }
     .parse::<PairingId>()?;
+    let now = state.now();
     let list = state
         .read(move |conn| {
             // A read: the program's pairing lock is for writers only.
             let (_, membership) = program_for(conn, program_id, caller.0)?;
             require_manager(&membership)?;
-            let page = pairings::list_for_program(
-                conn,
-                program_id,
-                params.status,
-                page.after,
-                page.limit,
-            )?;
-            list_of(conn, page, caller.0)
+            // Stored `active` may already be completed by the clock: both are read and
+            // the derived status filters. A page may then hold fewer than `limit`.
+            let stored = match params.status {
+                Some(PairingStatus::Ended) => vec![PairingStatus::Ended],
+                Some(_) => vec![PairingStatus::Active, PairingStatus::Completed],
+                None => Vec::new(),
+            };
+            let page =
+                pairings::list_for_program(conn, program_id, &stored, page.after, page.limit)?;
+            let mut list = list_of(conn, page, caller.0, now)?;
+            if let Some(wanted) = params.status {
+                list.items.retain(|view| view.status == wanted);
+            }
+            Ok::<_, ApiError>(list)
         })
         .await?;
     Ok(HttpResponse::Ok().json(list))
@@ -381,10 +396,11 @@ pub async fn list_my_pairings(
     page: Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page.0.parse::<PairingId>()?;
+    let now = state.now();
     let list = state
         .read(move |conn| {
             let page = pairings::list_for_user(conn, caller.0, page.after, page.limit)?;
-            list_of(conn, page, caller.0)
+            list_of(conn, page, caller.0, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(list))
@@ -426,10 +442,11 @@ pub async fn get_pairing(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = PairingId(path.into_inner());
+    let now = state.now();
     let view = state
         .read(move |conn| {
             let (pairing, _) = visible_pairing(conn, id, caller.0)?;
-            one_view(conn, pairing, caller.0)
+            one_view(conn, pairing, caller.0, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))
@@ -444,7 +461,7 @@ pub async fn get_pairing(
     responses(
         (status = 200, description = "Ended: the other partner is notified, the mentor's place is free and the mentee can be paired again", body = PairingView),
         (status = 404, description = "No such pairing, the caller is not in its group (a partner who left or was removed included), or neither a partner nor an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The pairing is not active", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The pairing is not active: it ended, or its schedule ran out (completed)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid reason", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -461,17 +478,19 @@ pub async fn end_pairing(
     let now = state.now();
     let view = state
         .write(move |conn| {
-            let (mut pairing, program) = visible_pairing(conn, id, caller.0)?;
+            let (pairing, program) = visible_pairing(conn, id, caller.0)?;
             let program = programs::find_locked(conn, program.id)?;
             program.check_not_archived()?;
-            pairing.end(caller.0, &reason, now)?;
+            let mut journey = journey::of(conn, pairing, &program)?;
+            journey.end(caller.0, &reason, now)?;
+            let pairing = journey.pairing;
             if !pairings::end(conn, &pairing)? {
                 return Err(ApiError::Conflict(
                     "only an active pairing can be ended".into(),
                 ));
             }
             notify::pairing_ended(conn, &program, &pairing, caller.0, now)?;
-            one_view(conn, pairing, caller.0)
+            one_view(conn, pairing, caller.0, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))

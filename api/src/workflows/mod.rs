@@ -2,6 +2,7 @@
 //! inside the caller's transaction.
 
 mod error;
+pub mod journey;
 pub mod membership;
 pub mod notify;
 pub mod pairing;

@@ -222,6 +222,9 @@ fn notifications_are_one_schema_per_kind_told_apart_by_kind() {
         "pairing_ended",
         "enrolment_approved",
         "enrolment_declined",
+        "check_in_due",
+        "check_in_missed",
+        "pairing_completed",
     ];
     expected.sort();
     let mut kinds = kinds.clone();

@@ -1,0 +1,124 @@
+//! Partners' check-in entries. The schedule they belong to is derived, not stored.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use tandem_domain::check_in::Entry;
+use tandem_domain::ids::{PairingId, UserId};
+
+use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
+use crate::schema::check_in_entries;
+use crate::{DbConn, StoreError};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = check_in_entries)]
+struct Row {
+    pairing_id: String,
+    number: i32,
+    user_id: String,
+    rating: i32,
+    note: Option<String>,
+    completed_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl TryFrom<Row> for Entry {
+    type Error = StoreError;
+    fn try_from(row: Row) -> Result<Self, StoreError> {
+        Ok(Entry {
+            pairing_id: parse_id(&row.pairing_id, "pairing")?,
+            number: u16::try_from(row.number).map_err(|_| corrupt("check-in number"))?,
+            user_id: parse_id(&row.user_id, "user")?,
+            rating: u8::try_from(row.rating).map_err(|_| corrupt("check-in rating"))?,
+            note: row.note,
+            completed_at: from_db_time(row.completed_at),
+            updated_at: from_db_time(row.updated_at),
+        })
+    }
+}
+
+impl From<&Entry> for Row {
+    fn from(entry: &Entry) -> Self {
+        Self {
+            pairing_id: entry.pairing_id.to_string(),
+            number: i32::from(entry.number),
+            user_id: entry.user_id.to_string(),
+            rating: i32::from(entry.rating),
+            note: entry.note.clone(),
+            completed_at: to_db_time(entry.completed_at),
+            updated_at: to_db_time(entry.updated_at),
+        }
+    }
+}
+
+/// The entries of some pairings, by pairing, check-in and user.
+pub fn for_pairings(conn: &mut DbConn, pairings: &[PairingId]) -> Result<Vec<Entry>, StoreError> {
+    let ids: Vec<String> = pairings.iter().map(ToString::to_string).collect();
+    check_in_entries::table
+        .filter(check_in_entries::pairing_id.eq_any(ids))
+        .select(Row::as_select())
+        .order((
+            check_in_entries::pairing_id,
+            check_in_entries::number,
+            check_in_entries::completed_at,
+        ))
+        .load::<Row>(conn)?
+        .into_iter()
+        .map(Entry::try_from)
+        .collect()
+}
+
+/// The numbers of a pairing's check-ins that have at least one entry.
+pub fn completed_numbers(
+    conn: &mut DbConn,
+    pairing: PairingId,
+) -> Result<BTreeSet<u16>, StoreError> {
+    check_in_entries::table
+        .filter(check_in_entries::pairing_id.eq(pairing.to_string()))
+        .select(check_in_entries::number)
+        .distinct()
+        .load::<i32>(conn)?
+        .into_iter()
+        .map(|n| u16::try_from(n).map_err(|_| corrupt("check-in number")))
+        .collect()
+}
+
+/// A user's entry for one check-in, if they made one.
+pub fn find(
+    conn: &mut DbConn,
+    pairing: PairingId,
+    number: u16,
+    user: UserId,
+) -> Result<Option<Entry>, StoreError> {
+    check_in_entries::table
+        .find((pairing.to_string(), i32::from(number), user.to_string()))
+        .select(Row::as_select())
+        .first::<Row>(conn)
+        .optional()?
+        .map(Entry::try_from)
+        .transpose()
+}
+
+/// Stores a new entry or replaces the user's earlier one. The caller holds the
+/// pairing's lock, so two requests of one partner cannot both insert.
+pub fn save(conn: &mut DbConn, entry: &Entry) -> Result<(), StoreError> {
+    let row = Row::from(entry);
+    let updated = diesel::update(check_in_entries::table.find((
+        row.pairing_id.clone(),
+        row.number,
+        row.user_id.clone(),
+    )))
+    .set((
+        check_in_entries::rating.eq(row.rating),
+        check_in_entries::note.eq(row.note.clone()),
+        check_in_entries::updated_at.eq(row.updated_at),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(check_in_entries::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
