@@ -23,7 +23,8 @@ use crate::extract::path::path_error_handler;
 use crate::limits::{AuthLimits, LimitSettings};
 use crate::routes::templates;
 use crate::routes::{
-    auth, enrolments, groups, health, matching, me, members, notifications, pairings, programs,
+    auth, check_ins, enrolments, groups, health, matching, me, members, notifications, pairings,
+    programs,
 };
 use crate::state::AppState;
 
@@ -44,6 +45,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .configure(enrolments::configure)
                 .configure(matching::configure)
                 .configure(pairings::configure)
+                .configure(check_ins::configure)
                 .configure(notifications::configure),
         );
 }

@@ -34,6 +34,16 @@ pub enum CheckInState {
     Missed,
 }
 
+/// Where a check-in goes in a member's agenda, smallest first: due ones (the soonest to
+/// close first), then upcoming ones (the soonest first), then the past (latest first).
+pub fn agenda_key(state: CheckInState, slot: &Slot) -> (u8, i64) {
+    match state {
+        CheckInState::Due => (0, slot.closes_at.timestamp()),
+        CheckInState::Upcoming => (1, slot.opens_at.timestamp()),
+        CheckInState::Completed | CheckInState::Missed => (2, -slot.opens_at.timestamp()),
+    }
+}
+
 /// One partner's entry for one check-in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {

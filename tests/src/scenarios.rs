@@ -122,6 +122,57 @@ impl TestApp {
         }
     }
 
+    /// Ada's group with a new-parents program of `weeks` weekly check-ins; Bea (a mentee in
+    /// `mentee_zone`) and Cleo (a mentor with two places, in `mentor_zone`) are paired at
+    /// `paired_at` (the server's clock is set to it).
+    pub fn short_program(
+        &self,
+        weeks: u16,
+        mentee_zone: &str,
+        mentor_zone: &str,
+        paired_at: &str,
+    ) -> PairedProgram {
+        let OpenProgram {
+            admin,
+            member: bea,
+            group,
+            program,
+        } = self.open_program(json!({"duration_weeks": weeks, "cadence_days": 7}));
+        let cleo = self.member(&group, "Cleo");
+        for (user, zone) in [(&bea, mentee_zone), (&cleo, mentor_zone)] {
+            let response = self
+                .patch("/v1/me")
+                .token(&user.token)
+                .json(&json!({"time_zone": zone}))
+                .send();
+            assert_eq!(response.status, 200, "set time zone: {}", response.text);
+        }
+        let mentee_enrolment = self.enrol_mentee(&bea, &program);
+        let mentor_enrolment = self.enrol_mentor(&cleo, &program, Some(2));
+        self.clock.set(paired_at);
+        let pairing = self.pair(
+            &admin,
+            &program,
+            mentor_enrolment["id"]
+                .as_str()
+                .expect("mentor enrolment id"),
+            mentee_enrolment["id"]
+                .as_str()
+                .expect("mentee enrolment id"),
+            INTRODUCTION,
+        );
+        PairedProgram {
+            admin,
+            mentee: bea,
+            mentor: cleo,
+            group,
+            program,
+            mentee_enrolment,
+            mentor_enrolment,
+            pairing,
+        }
+    }
+
     /// [`Self::program_with_pair_candidates`], then Ada pairs Cleo with Bea.
     pub fn paired_program(&self) -> PairedProgram {
         let PairCandidates {

@@ -409,7 +409,7 @@ pub async fn list_my_pairings(
 /// The pairing and its program, if the caller is in the program's group as a partner or
 /// as one of its owners and admins. A partner who left or was removed from the group is
 /// a non-member like any other and learns nothing more of it.
-fn visible_pairing(
+pub(crate) fn visible_pairing(
     conn: &mut DbConn,
     id: PairingId,
     caller: UserId,
