@@ -68,6 +68,28 @@ impl Serialize for Hidden {
 
 /// One check-in of a pairing's schedule.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "number": 2,
+    "due_on": "2027-03-08",
+    "closes_on": "2027-03-14",
+    "state": "completed",
+    "topic": {
+        "number": 2,
+        "title": "Days and nights",
+        "goal": "Talk openly about sleep, your child's and your own, without comparing.",
+        "prompts": [
+            "What are nights like at your place right now?",
+            "What has helped you rest, even a little: taking turns, naps, a hand from someone?"
+        ]
+    },
+    "entries": [{
+        "user_id": "0193f1d2-6c1e-7a41-9d4b-2f0a8e5c3b71",
+        "rating": 4,
+        "note": "We tried taking turns at night. Better!",
+        "completed_at": "2027-03-09T20:14:03.512Z",
+        "updated_at": "2027-03-09T20:14:03.512Z"
+    }]
+}))]
 pub struct CheckInView {
     /// 1-based; check-in `n` is about week `n` of the guide.
     pub number: u16,

@@ -385,3 +385,36 @@ fn my_check_ins_put_what_is_due_first_and_page_through_the_rest() {
         .send()
         .invalid_field("cursor");
 }
+
+#[test]
+fn a_partner_removed_from_the_group_reads_no_check_ins_there() {
+    let app = TestApp::spawn();
+    let PairedProgram {
+        admin: ada,
+        mentee: bea,
+        mentor: cleo,
+        group,
+        pairing,
+        ..
+    } = app.short_program(2, "UTC", "UTC", "2027-03-01T10:00:00Z");
+    assert_eq!(
+        check_in(&app, &bea, &pairing, "1", json!({"rating": 4})).status,
+        200
+    );
+    let removed = app
+        .delete(&format!(
+            "/v1/groups/{}/members/{}",
+            group["id"].as_str().expect("group id"),
+            bea.id
+        ))
+        .token(&ada.token)
+        .send();
+    assert_eq!(removed.status, 204, "{}", removed.text);
+    check_ins(&app, &bea, &pairing).problem(404);
+    check_in(&app, &bea, &pairing, "1", json!({"rating": 1})).problem(404);
+    let agenda = app.get("/v1/me/check-ins").token(&bea.token).send();
+    assert_eq!(agenda.body["items"], json!([]), "{}", agenda.text);
+    // The partner keeps the pairing's history, ended when Bea was removed.
+    let kept = check_ins(&app, &cleo, &pairing);
+    assert_eq!(states(&kept.body), ["completed"]);
+}
