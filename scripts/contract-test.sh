@@ -142,6 +142,8 @@ NOTIFICATION_ID=$(call GET /v1/me/notifications "$TOKEN" | field items.0.id)
 # list; the built-in templates are keyed by their keys.
 CURSOR=$(call GET "/v1/groups?limit=1" "$TOKEN" | field next_cursor)
 TEMPLATE_CURSOR=$(call GET "/v1/templates?limit=1" "$TOKEN" | field next_cursor)
+# The agenda is ordered by state and date, so its cursors are positions of their own.
+AGENDA_CURSOR=$(call GET "/v1/me/check-ins?limit=1" "$TOKEN" | field next_cursor)
 
 # Path parameters take these ids in every operation that has them (the fuzzer still
 # varies bodies, queries and headers). `key` names the custom template, except on the
@@ -166,6 +168,10 @@ parameters = { "path.key" = "new-parents" }
 [[operations]]
 include-operation-id = "list_templates"
 parameters = { "query.cursor" = "$TEMPLATE_CURSOR" }
+
+[[operations]]
+include-operation-id = "list_my_check_ins"
+parameters = { "query.cursor" = "$AGENDA_CURSOR" }
 
 # A well-formed If-Match that names an old version is answered 412: the request is
 # valid, the client's copy is stale (like 409, a matter of state, not of shape).

@@ -71,7 +71,10 @@ impl EntryInput {
         let rating = match u8::try_from(rating) {
             Ok(r) if (MIN_RATING..=MAX_RATING).contains(&r) => r,
             _ => {
-                errors.push(ValidationError::new("rating", "must be between 1 and 5"));
+                errors.push(ValidationError::new(
+                    "rating",
+                    "must be a whole number between 1 and 5",
+                ));
                 0
             }
         };

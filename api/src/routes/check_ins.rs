@@ -141,9 +141,9 @@ list_response!(
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckInRequest {
-    /// 1–5: how it went.
-    #[schema(minimum = 1, maximum = 5)]
-    pub rating: i64,
+    /// 1–5: how it went. A whole number (`4.0` is 4, as in JSON Schema).
+    #[schema(value_type = i64, minimum = 1, maximum = 5)]
+    pub rating: serde_json::Number,
     /// At most 4,000 characters, read by the two partners only; blank or null is no note.
     #[schema(schema_with = crate::openapi::fields::many_lines_or_null::<0, { tandem_domain::check_in::MAX_NOTE }>)]
     pub note: Option<String>,
@@ -290,7 +290,15 @@ pub async fn record_check_in(
 ) -> Result<HttpResponse, ApiError> {
     let (id, number) = path.into_inner();
     let id = PairingId(id);
-    let input = EntryInput::parse(body.0.rating, body.0.note.as_deref())
+    // Anything but a whole number reads as 0, which the domain refuses naming `rating`.
+    let rating = body.0.rating.as_i64().unwrap_or_else(|| {
+        body.0
+            .rating
+            .as_f64()
+            .filter(|r| r.fract() == 0.0 && r.abs() <= 1e9)
+            .map_or(0, |r| r as i64)
+    });
+    let input = EntryInput::parse(rating, body.0.note.as_deref())
         .map_err(tandem_domain::DomainError::Invalid)?;
     let now = state.now();
     let view = state

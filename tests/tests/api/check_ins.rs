@@ -418,3 +418,18 @@ fn a_partner_removed_from_the_group_reads_no_check_ins_there() {
     let kept = check_ins(&app, &cleo, &pairing);
     assert_eq!(states(&kept.body), ["completed"]);
 }
+
+#[test]
+fn a_rating_is_a_whole_number_however_it_is_written() {
+    let app = TestApp::spawn();
+    let PairedProgram {
+        mentee: bea,
+        pairing,
+        ..
+    } = app.short_program(2, "UTC", "UTC", "2027-03-01T10:00:00Z");
+    let written = check_in(&app, &bea, &pairing, "1", json!({"rating": 3.0}));
+    assert_eq!(written.status, 200, "{}", written.text);
+    assert_eq!(written.body["entries"][0]["rating"], 3);
+    check_in(&app, &bea, &pairing, "1", json!({"rating": 3.5})).invalid_field("rating");
+    check_in(&app, &bea, &pairing, "1", json!({"rating": "4"})).problem(422);
+}
