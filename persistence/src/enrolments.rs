@@ -237,7 +237,9 @@ pub fn available(
 ) -> Result<Vec<Enrolment>, StoreError> {
     use crate::schema::pairings;
     use diesel::dsl::{exists, not};
+    // Within the program, so the program's index bounds it.
     let completed = pairings::table
+        .filter(pairings::program_id.eq(program_id.to_string()))
         .filter(pairings::mentee_enrolment_id.eq(enrolments::id))
         .filter(pairings::status.eq(tandem_domain::pairing::PairingStatus::Completed.as_str()));
     enrolments::table
