@@ -11,15 +11,15 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tandem_domain::clock::{storable, Clock};
-use tandem_persistence::{pairings, Db};
+use tandem_persistence::{pairings, Db, StoreError};
 
 use crate::workflows::{reminders, WorkflowError};
 
 /// Pairings claimed and committed together: small enough to keep locks short.
 const BATCH: usize = 100;
 
-/// How long a pairing whose step failed waits before it is tried again, so one bad row
-/// cannot hold back everyone else's reminders.
+/// How long a pairing whose step failed for good (not contention) waits before it is
+/// tried again, so one bad row cannot hold back everyone else's reminders.
 const RETRY_FAILED_AFTER: chrono::Duration = chrono::Duration::hours(1);
 
 /// Whether and how often `tandem serve` runs the jobs.
@@ -124,6 +124,10 @@ fn run_batch(
                     report.completed += 1;
                     places.extend(freed);
                 }
+            }
+            // Contention or an outage passes: the whole batch is retried next run.
+            Err(error @ WorkflowError::Store(StoreError::Busy(_) | StoreError::Unavailable(_))) => {
+                return Err(error);
             }
             Err(error) => {
                 tracing::error!(pairing_id = %id, error = %error, "reminder step failed; trying again later");

@@ -390,3 +390,44 @@ fn auto_matching_does_not_pair_a_mentee_whose_pairing_completed() {
     assert_eq!(dans.status, 200, "{}", dans.text);
     assert_eq!(dans.body["items"], json!([]));
 }
+
+#[test]
+fn a_pairing_that_cannot_be_planned_does_not_hold_back_the_others() {
+    let app = TestApp::spawn();
+    app.clock.set(at(START));
+    let PairedProgram {
+        admin: ada,
+        mentee: bea,
+        group,
+        program,
+        ..
+    } = app.paired_short_program();
+    let second = app.create_open_program(
+        &ada,
+        &group,
+        json!({"template_key": "new-parents", "duration_weeks": 2}),
+    );
+    let dan = app.member(&group, "Dan");
+    let eve = app.member(&group, "Eve");
+    let dan_enrolment = app.enrol_mentee(&dan, &second);
+    let eve_enrolment = app.enrol_mentor(&eve, &second, Some(1));
+    app.pair(
+        &ada,
+        &second,
+        eve_enrolment["id"].as_str().expect("id"),
+        dan_enrolment["id"].as_str().expect("id"),
+        "Dan, meet Eve.",
+    );
+    // The first program's stored guide no longer reads.
+    let id = program["id"].as_str().expect("program id");
+    tandem_tests::db::connect(app.database_url()).execute(&format!(
+        "UPDATE programs SET weeks = 'not json' WHERE id = '{id}'"
+    ));
+
+    let run = app.run_jobs();
+    assert_eq!((run.planned, run.failed), (2, 1));
+    assert!(app.notifications_of_kind(&bea, "check_in_due").is_empty());
+    assert_eq!(app.notifications_of_kind(&dan, "check_in_due").len(), 1);
+    // It is tried again later, not on every run.
+    nothing_planned(app.run_jobs());
+}
