@@ -54,6 +54,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
 pub struct Application {
     port: u16,
     server: Server,
+    /// The background jobs' loop, started with the server and stopped with it.
+    jobs: Option<JobLoop>,
+}
+
+struct JobLoop {
+    db: Db,
+    clock: Arc<dyn Clock>,
+    interval: std::time::Duration,
 }
 
 /// What the server is built with, beside the database and the clock.
@@ -62,6 +70,8 @@ pub struct AppConfig {
     /// HTTP worker threads; `None` for one per core.
     pub workers: Option<usize>,
     pub limits: LimitSettings,
+    /// How often the server runs the background jobs; `None` when it does not.
+    pub jobs_interval: Option<std::time::Duration>,
 }
 
 impl Application {
@@ -73,6 +83,11 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
         let limits = &config.limits;
+        let jobs = config.jobs_interval.map(|interval| JobLoop {
+            db: db.clone(),
+            clock: Arc::clone(&clock),
+            interval,
+        });
         let state = web::Data::new(AppState {
             db,
             jwt: JwtKeys::new(&config.jwt_secret),
@@ -139,6 +154,7 @@ impl Application {
         Ok(Self {
             port,
             server: server.run(),
+            jobs,
         })
     }
 
@@ -151,8 +167,17 @@ impl Application {
         self.server.handle()
     }
 
+    /// Serves (and runs the jobs, when on) until the server is stopped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let jobs = self
+            .jobs
+            .map(|jobs| crate::jobs::spawn_loop(jobs.db, jobs.clock, jobs.interval));
+        let served = self.server.await;
+        if let Some(jobs) = jobs {
+            // A run in progress finishes its transaction on the blocking pool.
+            jobs.abort();
+        }
+        served
     }
 }
 

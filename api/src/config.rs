@@ -44,6 +44,8 @@ pub struct ServeSettings {
     pub workers: Option<usize>,
     #[command(flatten)]
     pub limits: crate::limits::LimitSettings,
+    #[command(flatten)]
+    pub jobs: crate::jobs::JobSettings,
 }
 
 /// The signing secret: configured, or on SQLite one generated once and kept beside the

@@ -7,6 +7,7 @@ pub mod error;
 pub mod etag;
 pub mod extract;
 pub mod idempotency;
+pub mod jobs;
 pub mod language;
 pub mod limits;
 pub mod openapi;

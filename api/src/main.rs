@@ -1,4 +1,4 @@
-//! The `tandem` binary: serve the API, migrate the database, print the spec.
+//! The `tandem` binary: serve the API, migrate the database, print the spec, run jobs.
 
 use std::net::TcpListener;
 use std::process::ExitCode;
@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tandem_api::config::{jwt_secret, DatabaseSettings, ServeSettings};
-use tandem_api::{openapi, telemetry, AppConfig, Application};
+use tandem_api::{jobs, openapi, telemetry, AppConfig, Application};
 use tandem_domain::clock::Clock;
 use tandem_persistence::Db;
 
@@ -33,6 +33,16 @@ enum Command {
     Migrate(DatabaseSettings),
     /// Print the OpenAPI document.
     Openapi,
+    /// Run background jobs by hand or from cron.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// Send the reminders due now and record completed pairings, then exit. Safe beside
+    /// running servers: nothing is sent twice.
+    RunOnce(DatabaseSettings),
 }
 
 struct SystemClock;
@@ -53,6 +63,7 @@ fn main() -> ExitCode {
             print!("{}", openapi::spec_json());
             Ok(())
         }
+        Command::Jobs(JobsCommand::RunOnce(settings)) => jobs_run_once(&settings),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -75,6 +86,16 @@ fn migrate(settings: &DatabaseSettings) -> anyhow::Result<()> {
     open_migrated(settings).map(|_| ())
 }
 
+fn jobs_run_once(settings: &DatabaseSettings) -> anyhow::Result<()> {
+    let db = open_migrated(settings)?;
+    let report = jobs::run_once(&db, SystemClock.now()).context("running the reminder job")?;
+    println!("reminder job: {report}");
+    if report.failed > 0 {
+        anyhow::bail!("{} pairings failed (see the log)", report.failed);
+    }
+    Ok(())
+}
+
 fn serve(settings: ServeSettings) -> anyhow::Result<()> {
     let secret = jwt_secret(&settings)?;
     let db = open_migrated(&settings.database)?;
@@ -90,6 +111,7 @@ fn serve(settings: ServeSettings) -> anyhow::Result<()> {
                 jwt_secret: secret,
                 workers: settings.workers,
                 limits: settings.limits,
+                jobs_interval: settings.jobs.interval(),
             },
         )?
         .run_until_stopped()

@@ -227,17 +227,27 @@ pub fn release_place(conn: &mut DbConn, id: EnrolmentId) -> Result<(), StoreErro
     Ok(())
 }
 
-/// Active enrolments of a role in a program with a free place, oldest first.
+/// Active enrolments of a role in a program with a free place, oldest first. A mentee
+/// whose pairing completed has had their program and is not offered again; one whose
+/// pairing ended early is.
 pub fn available(
     conn: &mut DbConn,
     program_id: ProgramId,
     role: EnrolmentRole,
 ) -> Result<Vec<Enrolment>, StoreError> {
+    use crate::schema::pairings;
+    use diesel::dsl::{exists, not};
+    // Within the program, so the program's index bounds it.
+    let completed = pairings::table
+        .filter(pairings::program_id.eq(program_id.to_string()))
+        .filter(pairings::mentee_enrolment_id.eq(enrolments::id))
+        .filter(pairings::status.eq(tandem_domain::pairing::PairingStatus::Completed.as_str()));
     enrolments::table
         .filter(enrolments::program_id.eq(program_id.to_string()))
         .filter(enrolments::role.eq(role.as_str()))
         .filter(enrolments::status.eq(EnrolmentStatus::Active.as_str()))
         .filter(enrolments::active_pairings.lt(enrolments::capacity))
+        .filter(not(exists(completed)))
         .select(EnrolmentRow::as_select())
         .order(enrolments::id.asc())
         .load::<EnrolmentRow>(conn)?

@@ -178,6 +178,22 @@ pub fn lock(conn: &mut DbConn, id: PairingId) -> Result<(), StoreError> {
 /// Records that an active pairing ran its schedule out, and frees both places. Answers
 /// false when it was no longer active (ended meanwhile, or already recorded).
 pub fn complete(conn: &mut DbConn, pairing: &Pairing) -> Result<bool, StoreError> {
+    if !mark_completed(conn, pairing)? {
+        return Ok(false);
+    }
+    let mut places = [pairing.mentor.enrolment_id, pairing.mentee.enrolment_id];
+    places.sort();
+    for enrolment in places {
+        enrolments::release_place(conn, enrolment)?;
+    }
+    Ok(true)
+}
+
+/// Records that an active pairing ran its schedule out, leaving its places to the
+/// caller: a job completing many pairings frees all their places at the end, in
+/// enrolment id order, so that nodes completing pairings of one mentor at once cannot
+/// deadlock on the mentor's row. Answers false when it was no longer active.
+pub fn mark_completed(conn: &mut DbConn, pairing: &Pairing) -> Result<bool, StoreError> {
     let updated = diesel::update(
         pairings::table
             .find(pairing.id.to_string())
@@ -188,15 +204,25 @@ pub fn complete(conn: &mut DbConn, pairing: &Pairing) -> Result<bool, StoreError
         pairings::next_event_at.eq(None::<NaiveDateTime>),
     ))
     .execute(conn)?;
-    if updated == 0 {
-        return Ok(false);
-    }
-    let mut places = [pairing.mentor.enrolment_id, pairing.mentee.enrolment_id];
-    places.sort();
-    for enrolment in places {
-        enrolments::release_place(conn, enrolment)?;
-    }
-    Ok(true)
+    Ok(updated == 1)
+}
+
+/// The active pairings of one mentor enrolment in a program, in id order.
+pub fn active_of_mentor(
+    conn: &mut DbConn,
+    program_id: ProgramId,
+    mentor_enrolment_id: tandem_domain::ids::EnrolmentId,
+) -> Result<Vec<Pairing>, StoreError> {
+    pairings::table
+        .filter(pairings::program_id.eq(program_id.to_string()))
+        .filter(pairings::mentor_enrolment_id.eq(mentor_enrolment_id.to_string()))
+        .filter(pairings::status.eq(PairingStatus::Active.as_str()))
+        .select(PairingRow::as_select())
+        .order(pairings::id.asc())
+        .load::<PairingRow>(conn)?
+        .into_iter()
+        .map(Pairing::try_from)
+        .collect()
 }
 
 /// Claims up to `limit` pairings whose reminder time has come, locking their rows for
@@ -227,7 +253,15 @@ pub fn claim_due(
     }
     let rows: Vec<PairingRow> = match conn {
         DbConn::Postgres(pg) => due!().for_update().skip_locked().load(pg)?,
-        DbConn::Sqlite(sqlite) => due!().load(sqlite)?,
+        DbConn::Sqlite(sqlite) => {
+            // Write first, so this transaction waits its busy timeout for SQLite's write
+            // lock now: a `tandem jobs run-once` beside a server is another writer, and a
+            // transaction that read first fails at once ("database is locked") when it
+            // later tries to write after the other one did. The statement changes no row.
+            diesel::sql_query("UPDATE pairings SET next_event_at = next_event_at WHERE 0")
+                .execute(sqlite)?;
+            due!().load(sqlite)?
+        }
     };
     rows.into_iter().map(Pairing::try_from).collect()
 }

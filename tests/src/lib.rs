@@ -14,6 +14,7 @@
 pub mod answers;
 pub mod client;
 pub mod db;
+pub mod journey;
 pub mod scenarios;
 pub mod story;
 pub mod templates;
@@ -38,7 +39,10 @@ pub struct TestApp {
     handle: actix_web::dev::ServerHandle,
     /// The server's clock: `app.clock.advance(…)` moves its time forward.
     pub clock: Arc<TestClock>,
-    db: TestDb,
+    /// The server's database, for running jobs as `tandem jobs run-once` would.
+    database: tandem_persistence::Db,
+    /// Shared by the nodes of one database; dropped after the last of them.
+    db: Arc<TestDb>,
 }
 
 /// A registered user and their tokens.
@@ -62,19 +66,58 @@ pub fn relaxed_limits() -> LimitSettings {
 }
 
 impl TestApp {
+    /// A server with a database of its own. Its background jobs are off: tests run
+    /// them at the moments they choose with [`TestApp::run_jobs`].
     pub fn spawn() -> TestApp {
         Self::spawn_with(relaxed_limits())
     }
 
     /// A server with the given rate limits and hashing bound.
     pub fn spawn_with(limits: LimitSettings) -> TestApp {
+        let db = Arc::new(TestDb::create());
+        Self::start(db, Arc::new(TestClock::default()), limits, None)
+    }
+
+    /// Another node on this server's database and clock, running the background jobs
+    /// every `jobs_every`, as a deployment of several stateless nodes does.
+    pub fn node(&self, jobs_every: std::time::Duration) -> TestApp {
+        Self::start(
+            Arc::clone(&self.db),
+            Arc::clone(&self.clock),
+            relaxed_limits(),
+            Some(jobs_every),
+        )
+    }
+
+    /// Another handle on this server's database (pools of its own), like a
+    /// `tandem jobs run-once` process beside the servers.
+    pub fn open_database(&self) -> tandem_persistence::Db {
+        tandem_persistence::Db::open(&tandem_persistence::DbConfig {
+            url: self.db.url().to_owned(),
+            pool_size: 2,
+            connect_timeout: std::time::Duration::from_secs(10),
+        })
+        .expect("open the test database")
+    }
+
+    /// Runs the reminder job once at the test clock's time, as `tandem jobs run-once`.
+    pub fn run_jobs(&self) -> tandem_api::jobs::JobReport {
+        use tandem_domain::clock::Clock;
+        tandem_api::jobs::run_once(&self.database, self.clock.now()).expect("run the jobs")
+    }
+
+    fn start(
+        db: Arc<TestDb>,
+        clock: Arc<TestClock>,
+        limits: LimitSettings,
+        jobs_interval: Option<std::time::Duration>,
+    ) -> TestApp {
         let config = AppConfig {
             jwt_secret: JWT_SECRET.as_bytes().to_vec(),
             workers: Some(2),
             limits,
+            jobs_interval,
         };
-        let db = TestDb::create();
-        let clock = Arc::new(TestClock::default());
         let server_clock: Arc<dyn tandem_domain::clock::Clock> = clock.clone();
         let database = tandem_persistence::Db::open(&tandem_persistence::DbConfig {
             url: db.url().to_owned(),
@@ -83,12 +126,13 @@ impl TestApp {
         })
         .expect("open test database");
         database.migrate().expect("migrate test database");
+        let server_database = database.clone();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
         let port = listener.local_addr().expect("local addr").port();
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let app = Application::build(listener, database, server_clock, config)
+                let app = Application::build(listener, server_database, server_clock, config)
                     .expect("build app");
                 sender.send(app.handle()).expect("send handle");
                 app.run_until_stopped().await.expect("server ran");
@@ -103,6 +147,7 @@ impl TestApp {
                 .build(),
             handle,
             clock,
+            database,
             db,
         }
     }
@@ -210,6 +255,14 @@ pub struct TestClock {
 }
 
 impl TestClock {
+    /// Moves the clock to `at`. Tests that need a known hour of a known day start there,
+    /// before anything is made, and only `advance` afterwards: a server's time never
+    /// goes back.
+    pub fn set(&self, at: chrono::DateTime<chrono::Utc>) {
+        let mut ahead = self.ahead.lock().unwrap_or_else(|e| e.into_inner());
+        *ahead = at - chrono::Utc::now();
+    }
+
     pub fn advance(&self, by: chrono::Duration) {
         let mut ahead = self.ahead.lock().unwrap_or_else(|e| e.into_inner());
         *ahead += by;

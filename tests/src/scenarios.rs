@@ -207,3 +207,41 @@ impl TestApp {
         }
     }
 }
+
+impl TestApp {
+    /// A two-week program (a check-in every 7 days) where Ada pairs Cleo, a mentor with
+    /// one place who lives in Los Angeles, with Bea in Rome.
+    pub fn paired_short_program(&self) -> PairedProgram {
+        let OpenProgram {
+            admin,
+            member: bea,
+            group,
+            program,
+        } = self.open_program(json!({"duration_weeks": 2, "cadence_days": 7}));
+        let cleo = self.member(&group, "Cleo");
+        self.set_time_zone(&cleo, "America/Los_Angeles");
+        let mentee_enrolment = self.enrol_mentee(&bea, &program);
+        let mentor_enrolment = self.enrol_mentor(&cleo, &program, Some(1));
+        let pairing = self.pair(
+            &admin,
+            &program,
+            mentor_enrolment["id"]
+                .as_str()
+                .expect("mentor enrolment id"),
+            mentee_enrolment["id"]
+                .as_str()
+                .expect("mentee enrolment id"),
+            INTRODUCTION,
+        );
+        PairedProgram {
+            admin,
+            mentee: bea,
+            mentor: cleo,
+            group,
+            program,
+            mentee_enrolment,
+            mentor_enrolment,
+            pairing,
+        }
+    }
+}

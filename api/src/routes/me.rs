@@ -3,7 +3,7 @@
 use actix_web::{get, http::header, patch, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use tandem_domain::user::{DisplayName, TimeZone, User};
-use tandem_persistence::users;
+use tandem_persistence::{pairings, users};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
@@ -120,10 +120,17 @@ pub async fn update_me(
             if let Some(name) = display_name {
                 user.display_name = name;
             }
+            let mut moved = false;
             if let Some(tz) = time_zone {
+                moved = tz != user.time_zone;
                 user.time_zone = tz;
             }
-            Ok(users::update_profile(conn, &user, now)?)
+            let user = users::update_profile(conn, &user, now)?;
+            if moved {
+                // Reminder instants follow the zone: the job plans these pairings again.
+                pairings::replan_for_user(conn, user.id, now)?;
+            }
+            Ok(user)
         })
         .await
         .map_err(gone)?;

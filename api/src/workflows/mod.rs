@@ -6,5 +6,6 @@ pub mod journey;
 pub mod membership;
 pub mod notify;
 pub mod pairing;
+pub mod reminders;
 
 pub use error::WorkflowError;

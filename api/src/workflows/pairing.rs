@@ -9,7 +9,7 @@ use tandem_domain::program::{MatchingMode, Program};
 use tandem_domain::ValidationError;
 use tandem_persistence::{enrolments, pairings, users, DbConn, StoreError};
 
-use crate::workflows::{notify, WorkflowError};
+use crate::workflows::{notify, reminders, WorkflowError};
 
 /// One pairing to make.
 pub struct PairingRequest {
@@ -19,15 +19,17 @@ pub struct PairingRequest {
     pub introduction: Option<String>,
 }
 
-/// Makes a pairing inside the caller's transaction: checks the rules, stores it (the
-/// database re-checks capacity and the mentee's single active pairing) and notifies
-/// both partners.
+/// Makes a pairing inside the caller's transaction: settles the mentor's pairings the
+/// clock completed, checks the rules, stores it (the database re-checks capacity and the
+/// mentee's single active pairing) and notifies both partners.
 pub fn make(
     conn: &mut DbConn,
     program: &Program,
     request: &PairingRequest,
     now: DateTime<Utc>,
 ) -> Result<Pairing, WorkflowError> {
+    // A place the schedule freed counts before any job has recorded it.
+    reminders::settle_completed_of_mentor(conn, program, request.mentor_enrolment_id, now)?;
     let (mentor, mentee) = load_pair(conn, program, request)?;
     let mentee_user = users::find(conn, mentee.user_id)?;
     let mentor_user = users::find(conn, mentor.user_id)?;

@@ -15,6 +15,7 @@ mod notifications;
 mod openapi;
 mod pairings;
 mod programs;
+mod reminders;
 mod schema;
 mod storage;
 mod templates;
