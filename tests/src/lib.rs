@@ -267,13 +267,6 @@ impl TestClock {
         let mut ahead = self.ahead.lock().unwrap_or_else(|e| e.into_inner());
         *ahead += by;
     }
-
-    /// Moves the server's time to `at` (RFC 3339); it runs on from there in real time.
-    pub fn set(&self, at: &str) {
-        let at: chrono::DateTime<chrono::Utc> = at.parse().expect("an RFC 3339 instant");
-        let mut ahead = self.ahead.lock().unwrap_or_else(|e| e.into_inner());
-        *ahead = at - chrono::Utc::now();
-    }
 }
 
 impl tandem_domain::clock::Clock for TestClock {

@@ -149,7 +149,8 @@ impl TestApp {
         }
         let mentee_enrolment = self.enrol_mentee(&bea, &program);
         let mentor_enrolment = self.enrol_mentor(&cleo, &program, Some(2));
-        self.clock.set(paired_at);
+        self.clock
+            .set(paired_at.parse().expect("an RFC 3339 instant"));
         let pairing = self.pair(
             &admin,
             &program,

@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use tandem_domain::ids::{GroupId, ProgramId, UserId};
 use tandem_persistence::{enrolments, pairings, programs, DbConn};
 
-use crate::workflows::{notify, WorkflowError};
+use tandem_domain::pairing::PairingStatus;
+
+use crate::workflows::{journey, notify, reminders, WorkflowError};
 
 /// Ends the member's active pairings in the group's programs (their partners are told)
 /// and withdraws their pending and active enrolments, so someone no longer in the group
@@ -36,14 +38,27 @@ pub fn leave_programs(
     } else {
         "no longer a member of the group"
     };
-    for mut pairing in active {
-        pairing.end(actor, reason, now)?;
+    let mut completed_places = Vec::new();
+    for followed in journey::load(conn, active)? {
+        let mut journey = followed.journey;
+        if journey.status_at(now) == PairingStatus::Completed {
+            // Its schedule ran out before the member left: it completed, and is recorded
+            // so (read again under its lock, as the job does) rather than ended.
+            pairings::lock(conn, journey.pairing.id)?;
+            let pairing = pairings::find(conn, journey.pairing.id)?;
+            let step = reminders::step(conn, pairing, now)?;
+            completed_places.extend(step.places.into_iter().flatten());
+            continue;
+        }
+        journey.end(actor, reason, now)?;
+        let pairing = journey.pairing;
         if pairings::end(conn, &pairing)? {
             if let Some(program) = locked.iter().find(|p| p.id == pairing.program_id) {
                 notify::pairing_ended(conn, program, &pairing, user_id, now)?;
             }
         }
     }
+    reminders::free_places(conn, completed_places)?;
     // Re-read: ending pairings changed the enrolments' places and versions.
     for mut enrolment in enrolments::open_for_user_in_group(conn, group_id, user_id)? {
         enrolment.withdraw(now)?;

@@ -4,6 +4,10 @@ use chrono::Duration;
 use serde_json::{json, Value};
 use tandem_tests::{PairedProgram, TestApp, TestUser};
 
+fn instant(raw: &str) -> chrono::DateTime<chrono::Utc> {
+    raw.parse().expect("an RFC 3339 instant")
+}
+
 fn check_ins(app: &TestApp, user: &TestUser, pairing: &Value) -> tandem_tests::Response {
     app.get(&format!(
         "/v1/pairings/{}/check-ins",
@@ -110,7 +114,7 @@ fn a_pair_follows_the_program_from_the_first_check_in_to_completion() {
     assert_ne!(entry["updated_at"], entry["completed_at"]);
 
     // Week 2 passes without anyone checking in.
-    app.clock.set("2027-03-15T12:00:00Z");
+    app.clock.set(instant("2027-03-15T12:00:00Z"));
     assert_eq!(
         states(&check_ins(&app, &cleo, &pairing).body),
         ["completed", "missed", "due"]
@@ -125,7 +129,7 @@ fn a_pair_follows_the_program_from_the_first_check_in_to_completion() {
     );
 
     // The last window closes: the pairing reads completed before any job has run.
-    app.clock.set("2027-03-22T00:00:01Z");
+    app.clock.set(instant("2027-03-22T00:00:01Z"));
     let read = app
         .get(&format!(
             "/v1/pairings/{}",
@@ -251,7 +255,7 @@ fn an_ended_pairing_keeps_what_it_reached_read_only() {
         check_in(&app, &bea, &pairing, "1", json!({"rating": 5})).status,
         200
     );
-    app.clock.set("2027-03-09T09:00:00Z");
+    app.clock.set(instant("2027-03-09T09:00:00Z"));
     let end = app
         .post(&format!(
             "/v1/pairings/{}/end",
@@ -267,7 +271,7 @@ fn an_ended_pairing_keeps_what_it_reached_read_only() {
     assert!(refused.problem(409)["detail"]
         .as_str()
         .is_some_and(|d| d.contains("ended")));
-    app.clock.set("2027-06-01T00:00:00Z");
+    app.clock.set(instant("2027-06-01T00:00:00Z"));
     assert_eq!(
         states(&check_ins(&app, &cleo, &pairing).body),
         ["completed", "missed"]
@@ -293,7 +297,7 @@ fn due_dates_are_the_mentees_local_days() {
     let seen_by_mentor = check_ins(&app, &cleo, &pairing);
     assert_eq!(seen_by_mentor.body["items"][1]["due_on"], "2027-03-09");
     // Check-in 2 opens at midnight in Auckland: 11:00 UTC on 8 March.
-    app.clock.set("2027-03-08T10:59:00Z");
+    app.clock.set(instant("2027-03-08T10:59:00Z"));
     check_in(&app, &cleo, &pairing, "2", json!({"rating": 4})).problem(409);
     app.clock.advance(Duration::minutes(2));
     let open = check_in(&app, &cleo, &pairing, "2", json!({"rating": 4}));
@@ -319,7 +323,7 @@ fn my_check_ins_put_what_is_due_first_and_page_through_the_rest() {
     // Cleo takes a second mentee two days later.
     let dana = app.member(&group, "Dana");
     let dana_enrolment = app.enrol_mentee(&dana, &program);
-    app.clock.set("2027-03-03T10:00:00Z");
+    app.clock.set(instant("2027-03-03T10:00:00Z"));
     let second = app.pair(
         &ada,
         &program,
@@ -432,4 +436,35 @@ fn a_rating_is_a_whole_number_however_it_is_written() {
     assert_eq!(written.body["entries"][0]["rating"], 3);
     check_in(&app, &bea, &pairing, "1", json!({"rating": 3.5})).invalid_field("rating");
     check_in(&app, &bea, &pairing, "1", json!({"rating": "4"})).problem(422);
+}
+
+#[test]
+fn leaving_after_the_schedule_ran_out_leaves_the_pairing_completed() {
+    let app = TestApp::spawn();
+    let PairedProgram {
+        mentee: bea,
+        mentor: cleo,
+        group,
+        pairing,
+        ..
+    } = app.short_program(1, "UTC", "UTC", "2027-03-01T10:00:00Z");
+    app.clock.set(instant("2027-03-09T10:00:00Z"));
+    let left = app
+        .delete(&format!(
+            "/v1/groups/{}/members/{}",
+            group["id"].as_str().expect("group id"),
+            bea.id
+        ))
+        .token(&bea.token)
+        .send();
+    assert!(left.status < 300, "{}", left.text);
+    let read = app
+        .get(&format!(
+            "/v1/pairings/{}",
+            pairing["id"].as_str().expect("id")
+        ))
+        .token(&cleo.token)
+        .send();
+    assert_eq!(read.body["status"], "completed", "{}", read.text);
+    assert_eq!(read.body["end_reason"], Value::Null);
 }
