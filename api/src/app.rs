@@ -18,6 +18,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::PasswordHashing;
+use crate::config::PublicUrl;
 use crate::error::ApiError;
 use crate::extract::path::path_error_handler;
 use crate::limits::{AuthLimits, LimitSettings};
@@ -60,6 +61,8 @@ pub struct AppConfig {
     /// HTTP worker threads; `None` for one per core.
     pub workers: Option<usize>,
     pub limits: LimitSettings,
+    /// The base of absolute links (calendar feed URLs).
+    pub public_url: PublicUrl,
 }
 
 impl Application {
@@ -78,6 +81,7 @@ impl Application {
             passwords: PasswordHashing::start(limits.hashing_slots(), limits.hashing_wait())?,
             auth_limits: AuthLimits::from_settings(limits),
             trusted_proxies: limits.trusted_proxies.clone(),
+            public_url: config.public_url.clone(),
         });
         let workers = config.workers;
         let spec = crate::openapi::spec();

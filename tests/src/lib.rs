@@ -22,6 +22,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
+use tandem_api::config::PublicUrl;
 use tandem_api::limits::LimitSettings;
 use tandem_api::{AppConfig, Application};
 
@@ -68,11 +69,6 @@ impl TestApp {
 
     /// A server with the given rate limits and hashing bound.
     pub fn spawn_with(limits: LimitSettings) -> TestApp {
-        let config = AppConfig {
-            jwt_secret: JWT_SECRET.as_bytes().to_vec(),
-            workers: Some(2),
-            limits,
-        };
         let db = TestDb::create();
         let clock = Arc::new(TestClock::default());
         let server_clock: Arc<dyn tandem_domain::clock::Clock> = clock.clone();
@@ -84,7 +80,14 @@ impl TestApp {
         .expect("open test database");
         database.migrate().expect("migrate test database");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-        let port = listener.local_addr().expect("local addr").port();
+        let address = listener.local_addr().expect("local addr");
+        let port = address.port();
+        let config = AppConfig {
+            jwt_secret: JWT_SECRET.as_bytes().to_vec(),
+            workers: Some(2),
+            limits,
+            public_url: PublicUrl::of_bound(address),
+        };
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
