@@ -24,7 +24,8 @@ use crate::extract::path::path_error_handler;
 use crate::limits::{AuthLimits, LimitSettings};
 use crate::routes::templates;
 use crate::routes::{
-    auth, enrolments, groups, health, matching, me, members, notifications, pairings, programs,
+    auth, calendar, enrolments, groups, health, matching, me, members, notifications, pairings,
+    programs,
 };
 use crate::state::AppState;
 
@@ -45,7 +46,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .configure(enrolments::configure)
                 .configure(matching::configure)
                 .configure(pairings::configure)
-                .configure(notifications::configure),
+                .configure(notifications::configure)
+                .configure(calendar::configure),
         );
 }
 
