@@ -18,13 +18,14 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::PasswordHashing;
+use crate::config::PublicUrl;
 use crate::error::ApiError;
 use crate::extract::path::path_error_handler;
 use crate::limits::{AuthLimits, LimitSettings};
 use crate::routes::templates;
 use crate::routes::{
-    auth, check_ins, enrolments, groups, health, matching, me, members, notifications, pairings,
-    programs,
+    auth, calendar, check_ins, enrolments, groups, health, matching, me, members, notifications,
+    pairings, programs,
 };
 use crate::state::AppState;
 
@@ -46,7 +47,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .configure(matching::configure)
                 .configure(pairings::configure)
                 .configure(check_ins::configure)
-                .configure(notifications::configure),
+                .configure(notifications::configure)
+                .configure(calendar::configure),
         );
 }
 
@@ -72,6 +74,8 @@ pub struct AppConfig {
     pub limits: LimitSettings,
     /// How often the server runs the background jobs; `None` when it does not.
     pub jobs_interval: Option<std::time::Duration>,
+    /// The base of absolute links (calendar feed URLs).
+    pub public_url: PublicUrl,
 }
 
 impl Application {
@@ -95,6 +99,7 @@ impl Application {
             passwords: PasswordHashing::start(limits.hashing_slots(), limits.hashing_wait())?,
             auth_limits: AuthLimits::from_settings(limits),
             trusted_proxies: limits.trusted_proxies.clone(),
+            public_url: config.public_url.clone(),
         });
         let workers = config.workers;
         let spec = crate::openapi::spec();

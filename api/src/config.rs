@@ -1,5 +1,6 @@
 //! Configuration from the environment (each setting also a command-line flag).
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -42,10 +43,79 @@ pub struct ServeSettings {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "TANDEM_WORKERS")]
     pub workers: Option<usize>,
+    /// The address clients reach this server at (`https://tandem.example.org`, with a
+    /// path prefix if proxied under one), for the absolute links it hands out, such as
+    /// calendar feed URLs. Default: `http://` and the bound address (loopback when bound
+    /// to all interfaces).
+    #[arg(long, env = "TANDEM_PUBLIC_URL")]
+    pub public_url: Option<String>,
     #[command(flatten)]
     pub limits: crate::limits::LimitSettings,
     #[command(flatten)]
     pub jobs: crate::jobs::JobSettings,
+}
+
+/// Where clients reach the server: the base of the absolute links it hands out. It is
+/// configured, never taken from a request's `Host` header, which the client writes: a
+/// link built from it could send a feed's secret to a host of the client's choosing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl(String);
+
+impl PublicUrl {
+    /// An `http` or `https` URL with a host, and neither credentials, query nor fragment.
+    pub fn parse(raw: &str) -> anyhow::Result<Self> {
+        let url = url::Url::parse(raw.trim())
+            .with_context(|| format!("TANDEM_PUBLIC_URL {raw:?} is not a URL"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            bail!("TANDEM_PUBLIC_URL must be an http:// or https:// URL with a host, not {raw:?}");
+        }
+        if !url.username().is_empty()
+            || url.password().is_some()
+            || url.query().is_some()
+            || url.fragment().is_some()
+        {
+            bail!("TANDEM_PUBLIC_URL takes no credentials, query or fragment: {raw:?}");
+        }
+        Ok(Self(url.as_str().trim_end_matches('/').to_owned()))
+    }
+
+    /// The default: the address the server is bound to. Bound to all interfaces, it
+    /// has no one address to give, so loopback, which is right only for local use.
+    pub fn of_bound(address: SocketAddr) -> Self {
+        let ip = match address.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        Self(format!("http://{}", SocketAddr::new(ip, address.port())))
+    }
+
+    /// The configured URL, else the default for `bound` (with a warning when that
+    /// default cannot be what remote clients use).
+    pub fn configured_or_bound(
+        configured: Option<&str>,
+        bound: SocketAddr,
+    ) -> anyhow::Result<Self> {
+        match configured.filter(|raw| !raw.trim().is_empty()) {
+            Some(raw) => Self::parse(raw),
+            None => {
+                let url = Self::of_bound(bound);
+                if bound.ip().is_unspecified() {
+                    tracing::warn!(url = %url.0, "TANDEM_PUBLIC_URL is not set and the server listens on all interfaces: links it hands out (calendar feeds) name loopback; set TANDEM_PUBLIC_URL to the address clients use");
+                }
+                Ok(url)
+            }
+        }
+    }
+
+    /// An absolute URL for `path` (which starts with `/`, and may carry a query).
+    pub fn join(&self, path: &str) -> String {
+        format!("{}{path}", self.0)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// The signing secret: configured, or on SQLite one generated once and kept beside the
@@ -107,4 +177,64 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     std::fs::write(path, contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(raw: &str) -> String {
+        PublicUrl::parse(raw)
+            .unwrap_or_else(|e| panic!("{raw}: {e}"))
+            .as_str()
+            .to_owned()
+    }
+
+    #[test]
+    fn a_public_url_keeps_its_prefix_without_the_final_slash() {
+        assert_eq!(
+            parsed("https://tandem.example.org/"),
+            "https://tandem.example.org"
+        );
+        assert_eq!(
+            parsed(" https://example.org/tandem/ "),
+            "https://example.org/tandem"
+        );
+        let url = PublicUrl::parse("http://example.org:8080/api").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(url.join("/v1/me"), "http://example.org:8080/api/v1/me");
+    }
+
+    #[test]
+    fn a_public_url_is_http_with_a_host_and_nothing_else() {
+        for raw in [
+            "example.org",
+            "ftp://example.org",
+            "https://user:pw@example.org",
+            "https://example.org/?a=1",
+            "https://example.org/#top",
+            "mailto:someone@example.org",
+        ] {
+            assert!(PublicUrl::parse(raw).is_err(), "{raw} was accepted");
+        }
+    }
+
+    #[test]
+    fn the_default_is_the_bound_address_with_loopback_for_all_interfaces() {
+        let bound = |raw: &str| raw.parse::<SocketAddr>().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            PublicUrl::of_bound(bound("127.0.0.1:8080")).as_str(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            PublicUrl::of_bound(bound("0.0.0.0:80")).as_str(),
+            "http://127.0.0.1:80"
+        );
+        assert_eq!(
+            PublicUrl::of_bound(bound("[::]:8080")).as_str(),
+            "http://[::1]:8080"
+        );
+        let configured = PublicUrl::configured_or_bound(Some(""), bound("10.0.0.5:9000"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(configured.as_str(), "http://10.0.0.5:9000");
+    }
 }

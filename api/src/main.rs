@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tandem_api::config::{jwt_secret, DatabaseSettings, ServeSettings};
+use tandem_api::config::{jwt_secret, DatabaseSettings, PublicUrl, ServeSettings};
 use tandem_api::{jobs, openapi, telemetry, AppConfig, Application};
 use tandem_domain::clock::Clock;
 use tandem_persistence::Db;
@@ -101,7 +101,9 @@ fn serve(settings: ServeSettings) -> anyhow::Result<()> {
     let db = open_migrated(&settings.database)?;
     let listener =
         TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
-    tracing::info!(address = %listener.local_addr()?, "serving; docs at /docs");
+    let public_url =
+        PublicUrl::configured_or_bound(settings.public_url.as_deref(), listener.local_addr()?)?;
+    tracing::info!(address = %listener.local_addr()?, public_url = public_url.as_str(), "serving; docs at /docs");
     actix_web::rt::System::new().block_on(async move {
         Application::build(
             listener,
@@ -112,6 +114,7 @@ fn serve(settings: ServeSettings) -> anyhow::Result<()> {
                 workers: settings.workers,
                 limits: settings.limits,
                 jobs_interval: settings.jobs.interval(),
+                public_url,
             },
         )?
         .run_until_stopped()

@@ -8,6 +8,7 @@ use tandem_persistence::{Db, DbConn};
 
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::PasswordHashing;
+use crate::config::PublicUrl;
 use crate::error::ApiError;
 use crate::limits::{Account, AuthLimits};
 
@@ -19,6 +20,7 @@ pub struct AppState {
     /// `None` when rate limits are off.
     pub auth_limits: Option<AuthLimits>,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub public_url: PublicUrl,
 }
 
 impl AppState {

@@ -23,6 +23,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
+use tandem_api::config::PublicUrl;
 use tandem_api::limits::LimitSettings;
 use tandem_api::{AppConfig, Application};
 
@@ -112,12 +113,6 @@ impl TestApp {
         limits: LimitSettings,
         jobs_interval: Option<std::time::Duration>,
     ) -> TestApp {
-        let config = AppConfig {
-            jwt_secret: JWT_SECRET.as_bytes().to_vec(),
-            workers: Some(2),
-            limits,
-            jobs_interval,
-        };
         let server_clock: Arc<dyn tandem_domain::clock::Clock> = clock.clone();
         let database = tandem_persistence::Db::open(&tandem_persistence::DbConfig {
             url: db.url().to_owned(),
@@ -128,7 +123,15 @@ impl TestApp {
         database.migrate().expect("migrate test database");
         let server_database = database.clone();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-        let port = listener.local_addr().expect("local addr").port();
+        let address = listener.local_addr().expect("local addr");
+        let port = address.port();
+        let config = AppConfig {
+            jwt_secret: JWT_SECRET.as_bytes().to_vec(),
+            workers: Some(2),
+            limits,
+            jobs_interval,
+            public_url: PublicUrl::of_bound(address),
+        };
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {

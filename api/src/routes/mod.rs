@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod calendar;
 pub mod check_ins;
 pub mod enrolments;
 pub mod groups;

@@ -1,6 +1,7 @@
 //! Black-box tests: the real server, its own database, HTTP.
 
 mod auth;
+mod calendar;
 mod check_ins;
 mod concurrency;
 mod contract;
