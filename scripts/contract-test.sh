@@ -144,6 +144,9 @@ CURSOR=$(call GET "/v1/groups?limit=1" "$TOKEN" | field next_cursor)
 TEMPLATE_CURSOR=$(call GET "/v1/templates?limit=1" "$TOKEN" | field next_cursor)
 # The agenda is ordered by state and date, so its cursors are positions of their own.
 AGENDA_CURSOR=$(call GET "/v1/me/check-ins?limit=1" "$TOKEN" | field next_cursor)
+# The feed's secret is the member's: the fuzzer, acting as the owner, rotates only the
+# owner's, so this one stays valid for the whole run.
+CALENDAR_TOKEN=$(call POST /v1/me/calendar-token "$MEMBER_TOKEN" | field token)
 
 # Path parameters take these ids in every operation that has them (the fuzzer still
 # varies bodies, queries and headers). `key` names the custom template, except on the
@@ -172,6 +175,10 @@ parameters = { "query.cursor" = "$TEMPLATE_CURSOR" }
 [[operations]]
 include-operation-id = "list_my_check_ins"
 parameters = { "query.cursor" = "$AGENDA_CURSOR" }
+
+[[operations]]
+include-operation-id = "get_calendar_feed"
+parameters = { "query.token" = "$CALENDAR_TOKEN" }
 
 # A well-formed If-Match that names an old version is answered 412: the request is
 # valid, the client's copy is stale (like 409, a matter of state, not of shape).
