@@ -87,7 +87,9 @@ fn migrate(settings: &DatabaseSettings) -> anyhow::Result<()> {
 }
 
 fn jobs_run_once(settings: &DatabaseSettings) -> anyhow::Result<()> {
-    let db = open_migrated(settings)?;
+    // No migrating from cron: the schema moves with deployments (`tandem migrate`,
+    // `tandem serve`), not beside servers that may still run the previous version.
+    let db = Db::open(&settings.db_config()).context("opening the database")?;
     let report = jobs::run_once(&db, SystemClock.now()).context("running the reminder job")?;
     println!("reminder job: {report}");
     if report.failed > 0 {

@@ -12,6 +12,7 @@ use crate::ids::{PairingId, UserId};
 use crate::pairing::{Pairing, PairingStatus};
 use crate::program::Program;
 use crate::schedule::{Schedule, Slot};
+use crate::template::GuideWeek;
 use crate::text::{self, Lines};
 use crate::{DomainError, ValidationError};
 
@@ -143,6 +144,18 @@ impl Journey {
         }
         self.pairing = ended;
         Ok(())
+    }
+
+    /// What check-in `slot` is about: week `n` of the program's guide.
+    pub fn topic<'p>(&self, program: &'p Program, slot: &Slot) -> Option<&'p GuideWeek> {
+        usize::from(slot.number)
+            .checked_sub(1)
+            .and_then(|index| program.guide().get(index))
+    }
+
+    /// Notes are the two partners' alone: an admin reads dates, states and ratings.
+    pub fn may_read_notes(&self, viewer: UserId) -> bool {
+        self.pairing.involves(viewer)
     }
 
     /// When it completed (or will): the last window's close.

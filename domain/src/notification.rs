@@ -98,6 +98,7 @@ pub struct CheckInNoticeData {
     pub program_id: ProgramId,
     pub program_name: String,
     /// The check-in's number, 1-based.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 52))]
     pub number: u16,
     pub due_on: NaiveDate,
     /// The last day it can be completed.

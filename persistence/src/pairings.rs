@@ -207,15 +207,20 @@ pub fn mark_completed(conn: &mut DbConn, pairing: &Pairing) -> Result<bool, Stor
     Ok(updated == 1)
 }
 
-/// The active pairings of one mentor enrolment in a program, in id order.
-pub fn active_of_mentor(
+/// The active pairings of one enrolment (on either side) in a program, in id order.
+pub fn active_of_enrolment(
     conn: &mut DbConn,
     program_id: ProgramId,
-    mentor_enrolment_id: tandem_domain::ids::EnrolmentId,
+    enrolment_id: tandem_domain::ids::EnrolmentId,
 ) -> Result<Vec<Pairing>, StoreError> {
+    let enrolment = enrolment_id.to_string();
     pairings::table
         .filter(pairings::program_id.eq(program_id.to_string()))
-        .filter(pairings::mentor_enrolment_id.eq(mentor_enrolment_id.to_string()))
+        .filter(
+            pairings::mentor_enrolment_id
+                .eq(enrolment.clone())
+                .or(pairings::mentee_enrolment_id.eq(enrolment)),
+        )
         .filter(pairings::status.eq(PairingStatus::Active.as_str()))
         .select(PairingRow::as_select())
         .order(pairings::id.asc())

@@ -172,17 +172,16 @@ struct FeedCheckIn {
 /// they still belong to, soonest first.
 fn check_ins_of(conn: &mut DbConn, owner: UserId) -> Result<Vec<FeedCheckIn>, ApiError> {
     let list = pairings::all_for_user(conn, owner)?;
-    let partners: Vec<UserId> = list.iter().map(|p| partner_of(p, owner)).collect();
+    let partners: Vec<UserId> = list.iter().filter_map(|p| p.partner_of(owner)).collect();
     let names = users::display_names(conn, &partners)?;
     let mut out = Vec::new();
     for Followed { journey, program } in journey::load(conn, list)? {
-        let partner_name = names.get(&partner_of(&journey.pairing, owner)).cloned();
-        let guide = program.guide();
+        let partner_name = journey
+            .pairing
+            .partner_of(owner)
+            .and_then(|partner| names.get(&partner).cloned());
         for slot in journey.reached() {
-            let Some(week) = usize::from(slot.number)
-                .checked_sub(1)
-                .and_then(|i| guide.get(i))
-            else {
+            let Some(week) = journey.topic(&program, slot) else {
                 continue;
             };
             out.push(FeedCheckIn {
@@ -203,15 +202,6 @@ fn check_ins_of(conn: &mut DbConn, owner: UserId) -> Result<Vec<FeedCheckIn>, Ap
         (a.due_on, a.pairing_id.0, a.number).cmp(&(b.due_on, b.pairing_id.0, b.number))
     });
     Ok(out)
-}
-
-/// The other side of the owner's pairing.
-fn partner_of(pairing: &tandem_domain::pairing::Pairing, owner: UserId) -> UserId {
-    if pairing.mentee.user_id == owner {
-        pairing.mentor.user_id
-    } else {
-        pairing.mentee.user_id
-    }
 }
 
 /// The feed as iCalendar text. `now` stamps the events (`DTSTAMP`: when this copy of

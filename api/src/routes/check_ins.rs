@@ -14,7 +14,7 @@ use tandem_domain::enrolment::EnrolmentRole;
 use tandem_domain::ids::{PairingId, UserId};
 use tandem_domain::schedule::Slot;
 use tandem_domain::template::GuideWeek;
-use tandem_persistence::{check_ins, pairings, programs, users, DbConn};
+use tandem_persistence::{check_ins, pairings, users, DbConn};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -92,6 +92,7 @@ impl Serialize for Hidden {
 }))]
 pub struct CheckInView {
     /// 1-based; check-in `n` is about week `n` of the guide.
+    #[schema(minimum = 1, maximum = 52)]
     pub number: u16,
     /// The day it becomes due, in the mentee's time zone.
     pub due_on: NaiveDate,
@@ -172,11 +173,10 @@ fn view(
     viewer: UserId,
     now: DateTime<Utc>,
 ) -> CheckInView {
-    let partner = followed.journey.pairing.involves(viewer);
+    let partner = followed.journey.may_read_notes(viewer);
     let topic = followed
-        .program
-        .guide()
-        .get(usize::from(slot.number) - 1)
+        .journey
+        .topic(&followed.program, slot)
         .cloned()
         .unwrap_or_else(|| GuideWeek {
             number: slot.number,
@@ -303,11 +303,11 @@ pub async fn record_check_in(
     let now = state.now();
     let view = state
         .write(move |conn| {
-            let (pairing, _) = visible_pairing(conn, id, caller.0)?;
-            // One writer per pairing at a time: a partner's two requests cannot both
-            // insert, and the program's state is read as it is now.
-            pairings::lock(conn, id)?;
-            let program = programs::find(conn, pairing.program_id)?;
+            // One writer per pairing at a time, and everything read under its lock: a
+            // partner's two requests cannot both insert, and an end committed meanwhile
+            // is seen. An unknown id is the same 404 as an invisible one.
+            pairings::lock(conn, id).map_err(crate::error::not_found_as("pairing"))?;
+            let (pairing, program) = visible_pairing(conn, id, caller.0)?;
             let followed = journey::load(conn, vec![pairing])?
                 .pop()
                 .ok_or_else(|| ApiError::not_found("pairing"))?;
@@ -333,13 +333,11 @@ pub async fn record_check_in(
                 updated_at: now,
             };
             check_ins::save(conn, &entry)?;
-            let mut list = pairing_check_ins(conn, &followed, caller.0, now)?;
-            let index = usize::from(number) - 1;
-            if index < list.items.len() {
-                Ok(list.items.swap_remove(index))
-            } else {
-                Err(ApiError::not_found("check-in"))
-            }
+            pairing_check_ins(conn, &followed, caller.0, now)?
+                .items
+                .into_iter()
+                .find(|check_in| check_in.number == number)
+                .ok_or_else(|| ApiError::not_found("check-in"))
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))

@@ -254,6 +254,21 @@ fn locked_enrolment(
     Ok((enrolment, membership, program))
 }
 
+/// The enrolment after its pairings that the clock completed are recorded so: a member
+/// whose schedule ran out is no longer paired, job or no job. Inside the program's lock.
+fn settled(
+    conn: &mut DbConn,
+    program: &Program,
+    enrolment: Enrolment,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Enrolment, ApiError> {
+    if enrolment.active_pairings == 0 {
+        return Ok(enrolment);
+    }
+    workflows::reminders::settle_completed_of_enrolment(conn, program, enrolment.id, now)?;
+    Ok(enrolments::find(conn, enrolment.id)?)
+}
+
 /// Read an enrolment.
 #[utoipa::path(
     tag = "enrolments",
@@ -326,6 +341,7 @@ pub async fn update_enrolment(
                         ));
                     }
                     program.check_not_archived()?;
+                    enrolment = settled(conn, &program, enrolment, now)?;
                     enrolment.withdraw(now)?;
                 }
                 EnrolmentStatus::Pending => {
@@ -364,13 +380,14 @@ pub async fn withdraw_enrolment(
     let now = state.now();
     state
         .write(move |conn| {
-            let (mut enrolment, _, program) = locked_enrolment(conn, id, caller.0)?;
+            let (enrolment, _, program) = locked_enrolment(conn, id, caller.0)?;
             if enrolment.user_id != caller.0 {
                 return Err(ApiError::Forbidden(
                     "only the member can withdraw their enrolment".into(),
                 ));
             }
             program.check_not_archived()?;
+            let mut enrolment = settled(conn, &program, enrolment, now)?;
             enrolment.withdraw(now)?;
             enrolments::update(conn, &enrolment, now)?;
             Ok(())

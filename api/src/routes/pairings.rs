@@ -23,8 +23,8 @@ use crate::pagination::PageParams;
 use crate::routes::access::{program_for, require_manager};
 use crate::state::AppState;
 use crate::workflows::journey::{self, Followed};
-use crate::workflows::notify;
 use crate::workflows::pairing::{make, PairingRequest};
+use crate::workflows::{notify, reminders};
 
 /// One side of a pairing.
 #[derive(Debug, Serialize, ToSchema)]
@@ -50,6 +50,7 @@ pub struct PairingView {
     /// The first day of the schedule, in the mentee's time zone.
     pub started_on: chrono::NaiveDate,
     /// The last day of the last check-in's window: the pairing completes as it ends.
+    /// Null once the pairing ended early.
     pub completes_on: Option<chrono::NaiveDate>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub ended_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -75,7 +76,11 @@ fn views(
     let mut out = Vec::with_capacity(list.len());
     for Followed { journey, program } in journey::load(conn, list)? {
         let status = journey.status_at(now);
-        let completes_on = journey.schedule.slots().last().map(|slot| slot.closes_on);
+        // An ended pairing never completes.
+        let completes_on = match status {
+            PairingStatus::Ended => None,
+            _ => journey.schedule.slots().last().map(|slot| slot.closes_on),
+        };
         let pairing = journey.pairing;
         let name = |id: UserId| names.get(&id).cloned().unwrap_or_default();
         out.push(PairingView {
@@ -185,6 +190,9 @@ pub struct EndPairingRequest {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PairingListParams {
+    /// Only pairings with this status at the time of the request (a pairing whose
+    /// schedule ran out is `completed`). A filtered page may hold fewer than `limit`
+    /// items, even none, and still have a `next_cursor`: follow it until it is null.
     pub status: Option<PairingStatus>,
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
@@ -314,6 +322,16 @@ pub async fn publish_pairings(
     let items = state
         .write(move |conn| {
             let program = program_locked_for_pairing(conn, program_id, caller.0)?;
+            // Settle every mentor's schedule-completed pairings before making any: each
+            // `make` would otherwise lock pairings after earlier items locked enrolments,
+            // the reverse of the reminder job's order (pairings, then enrolments).
+            let mut mentors: Vec<EnrolmentId> =
+                requests.iter().map(|r| r.mentor_enrolment_id).collect();
+            mentors.sort();
+            mentors.dedup();
+            for mentor in mentors {
+                reminders::settle_completed_of_enrolment(conn, &program, mentor, now)?;
+            }
             let mut made = Vec::with_capacity(requests.len());
             for (index, request) in requests.iter().enumerate() {
                 let pairing = make(conn, &program, request, now)

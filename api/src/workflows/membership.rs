@@ -38,6 +38,11 @@ pub fn leave_programs(
     } else {
         "no longer a member of the group"
     };
+    // Every pairing's lock before any place is freed: the reminder job takes pairings,
+    // then enrolments, and so does this.
+    for pairing in &active {
+        pairings::lock(conn, pairing.id)?;
+    }
     let mut completed_places = Vec::new();
     for followed in journey::load(conn, active)? {
         let mut journey = followed.journey;

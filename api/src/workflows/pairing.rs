@@ -6,6 +6,7 @@ use tandem_domain::ids::{EnrolmentId, PairingId};
 use tandem_domain::matching::MatchModel;
 use tandem_domain::pairing::{could_pair, default_introduction, shared_answers, Pairing};
 use tandem_domain::program::{MatchingMode, Program};
+use tandem_domain::schedule::start_date;
 use tandem_domain::ValidationError;
 use tandem_persistence::{enrolments, pairings, users, DbConn, StoreError};
 
@@ -29,11 +30,11 @@ pub fn make(
     now: DateTime<Utc>,
 ) -> Result<Pairing, WorkflowError> {
     // A place the schedule freed counts before any job has recorded it.
-    reminders::settle_completed_of_mentor(conn, program, request.mentor_enrolment_id, now)?;
+    reminders::settle_completed_of_enrolment(conn, program, request.mentor_enrolment_id, now)?;
     let (mentor, mentee) = load_pair(conn, program, request)?;
     let mentee_user = users::find(conn, mentee.user_id)?;
     let mentor_user = users::find(conn, mentor.user_id)?;
-    let started_on = now.with_timezone(&mentee_user.time_zone.tz()).date_naive();
+    let started_on = start_date(now, mentee_user.time_zone.tz());
     let introduction = match &request.introduction {
         Some(text) => text.clone(),
         None => {

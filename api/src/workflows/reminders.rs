@@ -103,17 +103,18 @@ pub fn free_places(
     Ok(())
 }
 
-/// Settles the pairings of a mentor enrolment that the clock has completed but no job
-/// has recorded yet: recorded completed, partners notified, places freed. Pairing the
-/// mentor runs it first, so a place freed by the schedule is usable at once.
-pub fn settle_completed_of_mentor(
+/// Settles the pairings of an enrolment that the clock has completed but no job has
+/// recorded yet: recorded completed, partners notified, places freed. Pairing a mentor
+/// and withdrawing an enrolment run it first, so what the schedule ended no longer holds
+/// a place. Callers hold the program's lock: program, then pairings, then enrolments.
+pub fn settle_completed_of_enrolment(
     conn: &mut DbConn,
     program: &Program,
-    mentor_enrolment_id: EnrolmentId,
+    enrolment_id: EnrolmentId,
     now: DateTime<Utc>,
 ) -> Result<(), WorkflowError> {
     let mut places = Vec::new();
-    let active = pairings::active_of_mentor(conn, program.id, mentor_enrolment_id)?;
+    let active = pairings::active_of_enrolment(conn, program.id, enrolment_id)?;
     for followed in journey::load(conn, active)? {
         if followed.journey.status_at(now) != PairingStatus::Completed {
             continue;
@@ -146,9 +147,9 @@ impl Context<'_> {
     }
 
     fn notice(&self, user: UserId, slot: &Slot) -> CheckInNoticeData {
-        let topic_title = usize::from(slot.number)
-            .checked_sub(1)
-            .and_then(|index| self.program.guide().get(index))
+        let topic_title = self
+            .journey
+            .topic(self.program, slot)
             .map(|week| week.title.clone())
             .unwrap_or_default();
         CheckInNoticeData {

@@ -468,3 +468,28 @@ fn leaving_after_the_schedule_ran_out_leaves_the_pairing_completed() {
     assert_eq!(read.body["status"], "completed", "{}", read.text);
     assert_eq!(read.body["end_reason"], Value::Null);
 }
+
+#[test]
+fn a_member_whose_schedule_ran_out_can_withdraw_before_any_job_runs() {
+    let app = TestApp::spawn();
+    let PairedProgram {
+        mentee: bea,
+        mentor: cleo,
+        mentee_enrolment,
+        mentor_enrolment,
+        ..
+    } = app.short_program(1, "UTC", "UTC", "2027-03-01T10:00:00Z");
+    let withdraw = |user: &TestUser, enrolment: &Value| {
+        app.delete(&format!(
+            "/v1/enrolments/{}",
+            enrolment["id"].as_str().expect("enrolment id")
+        ))
+        .token(&user.token)
+        .send()
+    };
+    // Still paired: refused.
+    withdraw(&bea, &mentee_enrolment).problem(409);
+    app.clock.set(instant("2027-03-08T00:00:01Z"));
+    assert_eq!(withdraw(&bea, &mentee_enrolment).status, 204);
+    assert_eq!(withdraw(&cleo, &mentor_enrolment).status, 204);
+}
