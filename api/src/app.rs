@@ -24,8 +24,8 @@ use crate::extract::path::path_error_handler;
 use crate::limits::{AuthLimits, LimitSettings};
 use crate::routes::templates;
 use crate::routes::{
-    auth, calendar, check_ins, enrolments, groups, health, matching, me, members, notifications,
-    pairings, programs,
+    auth, calendar, check_ins, enrolments, groups, health, insights, matching, me, members,
+    notifications, pairings, programs,
 };
 use crate::state::AppState;
 
@@ -43,6 +43,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .configure(groups::configure)
                 .configure(members::configure)
                 .configure(programs::configure)
+                .configure(insights::configure)
                 .configure(enrolments::configure)
                 .configure(matching::configure)
                 .configure(pairings::configure)

@@ -9,6 +9,7 @@ pub mod enrolment;
 pub mod error;
 pub mod group;
 pub mod ids;
+pub mod insights;
 pub mod matching;
 pub mod notification;
 pub mod pairing;

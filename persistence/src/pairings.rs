@@ -328,6 +328,21 @@ pub fn all_for_user(conn: &mut DbConn, user_id: UserId) -> Result<Vec<Pairing>, 
         .collect()
 }
 
+/// Every pairing of a program, oldest first: for its insights, which count them all.
+pub fn all_for_program(
+    conn: &mut DbConn,
+    program_id: ProgramId,
+) -> Result<Vec<Pairing>, StoreError> {
+    pairings::table
+        .filter(pairings::program_id.eq(program_id.to_string()))
+        .select(PairingRow::as_select())
+        .order(pairings::id.asc())
+        .load::<PairingRow>(conn)?
+        .into_iter()
+        .map(Pairing::try_from)
+        .collect()
+}
+
 /// A program's pairings, oldest first, optionally of some stored statuses.
 pub fn list_for_program(
     conn: &mut DbConn,

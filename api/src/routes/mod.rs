@@ -7,6 +7,7 @@ pub mod check_ins;
 pub mod enrolments;
 pub mod groups;
 pub mod health;
+pub mod insights;
 pub mod matching;
 pub mod me;
 pub mod members;

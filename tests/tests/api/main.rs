@@ -9,6 +9,7 @@ mod conventions;
 mod enrolments;
 mod groups;
 mod idempotency;
+mod insights;
 mod limits;
 mod matching;
 mod members;
