@@ -24,8 +24,8 @@ use crate::extract::path::path_error_handler;
 use crate::limits::{AuthLimits, LimitSettings};
 use crate::routes::templates;
 use crate::routes::{
-    auth, calendar, check_ins, enrolments, groups, health, matching, me, members, notifications,
-    pairings, programs,
+    auth, calendar, check_ins, enrolments, groups, health, matching, me, members, messages,
+    notifications, pairings, programs,
 };
 use crate::state::AppState;
 
@@ -47,6 +47,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .configure(matching::configure)
                 .configure(pairings::configure)
                 .configure(check_ins::configure)
+                .configure(messages::configure)
                 .configure(notifications::configure)
                 .configure(calendar::configure),
         );

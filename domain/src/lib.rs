@@ -10,6 +10,7 @@ pub mod error;
 pub mod group;
 pub mod ids;
 pub mod matching;
+pub mod message;
 pub mod notification;
 pub mod pairing;
 pub mod program;

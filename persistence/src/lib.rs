@@ -11,6 +11,7 @@ pub mod enrolments;
 mod error;
 pub mod groups;
 pub mod idempotency;
+pub mod messages;
 pub mod notifications;
 mod page;
 pub mod pairings;

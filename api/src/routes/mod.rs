@@ -10,6 +10,7 @@ pub mod health;
 pub mod matching;
 pub mod me;
 pub mod members;
+pub mod messages;
 pub mod notifications;
 pub mod pairings;
 pub mod programs;

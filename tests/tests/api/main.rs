@@ -12,6 +12,7 @@ mod idempotency;
 mod limits;
 mod matching;
 mod members;
+mod messages;
 mod notifications;
 mod openapi;
 mod pairings;
