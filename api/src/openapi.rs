@@ -12,7 +12,7 @@ use crate::error::{FieldError, Problem};
     info(
         title = "Tandem",
         description = "Mentorship programs inside online communities: groups, programs from templates, \
-enrolment as mentor or mentee, pairing, weekly check-ins.\n\n\
+enrolment as mentor or mentee, pairing, weekly check-ins, the pair's private messages.\n\n\
 Errors are `application/problem+json` (RFC 9457). Lists take `?limit=` and `?cursor=` and answer \
 `{items, next_cursor}`. Authenticate with `Authorization: Bearer <access_token>` from `/v1/auth/login`.",
         license(name = "MIT", identifier = "MIT"),

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::check_in::Journey;
 use crate::ids::{MessageId, PairingId, UserId};
-use crate::pairing::PairingStatus;
+use crate::pairing::{Pairing, PairingStatus};
 use crate::program::Program;
 use crate::text::{self, Lines};
 use crate::{DomainError, ValidationError};
@@ -80,20 +80,20 @@ pub fn check_week(week: i64, program: &Program) -> Result<u16, ValidationError> 
         })
 }
 
-impl Journey {
-    /// Who may enter the pair space: the two partners. Anyone else who may see the
-    /// pairing (an admin of its group) is refused; the caller has already answered
-    /// 404 to everyone who may not even see it.
-    pub fn check_may_enter_space(&self, viewer: UserId) -> Result<(), DomainError> {
-        if self.pairing.involves(viewer) {
-            Ok(())
-        } else {
-            Err(DomainError::Forbidden(
-                "the pair space is the two partners' alone",
-            ))
-        }
+/// Who may enter a pair space: the two partners. Anyone else who may see the pairing
+/// (an admin of its group) is refused; the caller has already answered 404 to everyone
+/// who may not even see it.
+pub fn check_may_enter_space(pairing: &Pairing, viewer: UserId) -> Result<(), DomainError> {
+    if pairing.involves(viewer) {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden(
+            "the pair space is the two partners' alone",
+        ))
     }
+}
 
+impl Journey {
     /// May `author` post at `now`? A partner, while the pairing is active (a pairing
     /// whose schedule ran out is completed even before a job recorded it) and its
     /// program not archived.
@@ -103,7 +103,7 @@ impl Journey {
         author: UserId,
         now: DateTime<Utc>,
     ) -> Result<(), DomainError> {
-        self.check_may_enter_space(author)?;
+        check_may_enter_space(&self.pairing, author)?;
         if self.status_at(now) != PairingStatus::Active {
             return Err(DomainError::Conflict(
                 "the pairing is no longer active: its messages are read-only",
@@ -160,7 +160,7 @@ mod tests {
             Err(DomainError::Forbidden(_))
         ));
         assert!(matches!(
-            journey.check_may_enter_space(admin),
+            check_may_enter_space(&journey.pairing, admin),
             Err(DomainError::Forbidden(_))
         ));
         // Completed by the clock, before any job recorded it.
@@ -177,6 +177,6 @@ mod tests {
             Err(DomainError::Conflict(_))
         ));
         // Still theirs to read.
-        assert_eq!(journey.check_may_enter_space(mentee), Ok(()));
+        assert_eq!(check_may_enter_space(&journey.pairing, mentee), Ok(()));
     }
 }

@@ -120,8 +120,7 @@ pub async fn list_messages(
     let list = state
         .read(move |conn| {
             let (pairing, program) = visible_pairing(conn, id, caller.0)?;
-            let journey = journey::of(conn, pairing, &program)?;
-            journey.check_may_enter_space(caller.0)?;
+            message::check_may_enter_space(&pairing, caller.0)?;
             let week = week.map(|w| message::check_week(w, &program)).transpose()?;
             Ok::<_, ApiError>(messages::list(conn, id, week, page.after, page.limit)?)
         })
@@ -162,10 +161,10 @@ pub async fn post_message(
             // id is the same 404 as an invisible one.
             pairings::lock(conn, id).map_err(crate::error::not_found_as("pairing"))?;
             let (pairing, program) = visible_pairing(conn, id, caller.0)?;
-            let journey = journey::of(conn, pairing, &program)?;
-            journey.check_may_enter_space(caller.0)?;
+            message::check_may_enter_space(&pairing, caller.0)?;
             let input = MessageInput::parse(&request.body, request.week, &program)
                 .map_err(tandem_domain::DomainError::Invalid)?;
+            let journey = journey::of(conn, pairing, &program)?;
             journey.check_can_post(&program, caller.0, now)?;
             let message = Message {
                 id: MessageId::new_v7(now),
