@@ -179,4 +179,19 @@ mod tests {
         // Still theirs to read.
         assert_eq!(check_may_enter_space(&journey.pairing, mentee), Ok(()));
     }
+
+    #[test]
+    fn an_archived_programs_spaces_are_read_only() {
+        let mut program = program(7, 4);
+        let journey = journey(&program, "2026-01-05");
+        program.status = crate::program::ProgramStatus::Archived;
+        assert!(matches!(
+            journey.check_can_post(
+                &program,
+                journey.pairing.mentee.user_id,
+                at("2026-01-10T00:00:00Z")
+            ),
+            Err(DomainError::Conflict(_))
+        ));
+    }
 }

@@ -287,6 +287,30 @@ fn an_ended_pairing_keeps_its_messages_read_only() {
 }
 
 #[test]
+fn an_archived_programs_spaces_are_read_only() {
+    let app = TestApp::spawn();
+    let PairedProgram {
+        admin: ada,
+        mentee: bea,
+        program,
+        pairing,
+        ..
+    } = app.paired_program();
+    say(&app, &bea, &pairing, "Before the archive");
+    app.set_program_status(&ada, &program, "closed");
+    say(&app, &bea, &pairing, "A closed program's pairs go on");
+    app.set_program_status(&ada, &program, "archived");
+    let refused = post(&app, &bea, &pairing, json!({"body": "After"}));
+    assert!(refused.problem(409)["detail"]
+        .as_str()
+        .is_some_and(|d| d.contains("archived")));
+    assert_eq!(
+        bodies(&list(&app, &bea, &pairing, &[]).body),
+        ["A closed program's pairs go on", "Before the archive"]
+    );
+}
+
+#[test]
 fn a_pairing_completed_by_the_clock_is_read_only_before_any_job_runs() {
     let app = TestApp::spawn();
     let PairedProgram {
