@@ -192,7 +192,8 @@ expected-statuses = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429]
 # These bodies are checked against stored data no schema can describe: answers against
 # the program's questions, a duration against the template's guide, enrolment ids
 # against the program, a template's weeks against its duration and its question keys
-# against each other. A schema-valid body can still be 422 there, naming the field.
+# against each other, a message's week against the program's guide (also as `?week=`).
+# A schema-valid body can still be 422 there, naming the field.
 [[operations]]
 include-operation-id = [
     "enrol",
@@ -202,6 +203,8 @@ include-operation-id = [
     "publish_pairings",
     "create_custom_template",
     "update_custom_template",
+    "post_message",
+    "list_messages",
 ]
 checks.positive_data_acceptance.expected-statuses = ["2xx", 401, 403, 404, 409, 412, 422, 429]
 EOF

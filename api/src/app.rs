@@ -25,7 +25,7 @@ use crate::limits::{AuthLimits, LimitSettings};
 use crate::routes::templates;
 use crate::routes::{
     auth, calendar, check_ins, enrolments, groups, health, insights, matching, me, members,
-    notifications, pairings, programs,
+    messages, notifications, pairings, programs,
 };
 use crate::state::AppState;
 
@@ -48,6 +48,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .configure(matching::configure)
                 .configure(pairings::configure)
                 .configure(check_ins::configure)
+                .configure(messages::configure)
                 .configure(notifications::configure)
                 .configure(calendar::configure),
         );

@@ -12,7 +12,7 @@ use crate::error::{FieldError, Problem};
     info(
         title = "Tandem",
         description = "Mentorship programs inside online communities: groups, programs from templates, \
-enrolment as mentor or mentee, pairing, weekly check-ins.\n\n\
+enrolment as mentor or mentee, pairing, weekly check-ins, the pair's private messages.\n\n\
 Errors are `application/problem+json` (RFC 9457). Lists take `?limit=` and `?cursor=` and answer \
 `{items, next_cursor}`. Authenticate with `Authorization: Bearer <access_token>` from `/v1/auth/login`.",
         license(name = "MIT", identifier = "MIT"),
@@ -30,6 +30,7 @@ Errors are `application/problem+json` (RFC 9457). Lists take `?limit=` and `?cur
         (name = "enrolments", description = "Members enrolling as mentor or mentee"),
         (name = "pairings", description = "Pairing mentees with mentors, suggestions, ending"),
         (name = "check-ins", description = "The weekly schedule: check-ins, their topics and entries, the member's agenda"),
+        (name = "messages", description = "The pair space: messages only the two partners read"),
         (name = "notifications", description = "The caller's notification feed"),
         (name = "operations", description = "Health and readiness"),
     )

@@ -215,7 +215,7 @@ impl Journey {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::catalogue;
     use crate::ids::{EnrolmentId, GroupId, ProgramId};
@@ -223,11 +223,11 @@ mod tests {
     use crate::program::{ProgramStatus, SettingsChange};
     use crate::template::Language;
 
-    fn at(raw: &str) -> DateTime<Utc> {
+    pub(crate) fn at(raw: &str) -> DateTime<Utc> {
         raw.parse().unwrap_or_else(|e| panic!("{raw}: {e}"))
     }
 
-    fn program(cadence: i64, weeks: i64) -> Program {
+    pub(crate) fn program(cadence: i64, weeks: i64) -> Program {
         let template = catalogue::builtin("new-parents", Language::En).unwrap_or_else(|| panic!());
         let change = SettingsChange {
             cadence_days: Some(cadence),
@@ -246,7 +246,7 @@ mod tests {
         program
     }
 
-    fn journey(program: &Program, started_on: &str) -> Journey {
+    pub(crate) fn journey(program: &Program, started_on: &str) -> Journey {
         let now = at("2026-01-01T00:00:00Z");
         let pairing = Pairing {
             id: PairingId::new_v7(now),

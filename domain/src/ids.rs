@@ -81,4 +81,6 @@ id_type!(
     PairingId,
     /// A notification in a user's feed.
     NotificationId,
+    /// A message in a pair space.
+    MessageId,
 );

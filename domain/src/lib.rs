@@ -11,6 +11,7 @@ pub mod group;
 pub mod ids;
 pub mod insights;
 pub mod matching;
+pub mod message;
 pub mod notification;
 pub mod pairing;
 pub mod program;

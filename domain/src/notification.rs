@@ -5,7 +5,7 @@
 //! stored format: a new kind is a new variant, and a field added to an existing kind
 //! needs a default for the rows already stored.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::enrolment::EnrolmentRole;
@@ -30,6 +30,9 @@ pub enum NotificationPayload {
     CheckInMissed(CheckInNoticeData),
     /// The pairing's last check-in window closed: the program is done.
     PairingCompleted(PairingCompletedData),
+    /// The partner wrote in the pair space: one unread notification per pairing,
+    /// counting the messages since the member last read one.
+    NewMessages(NewMessagesData),
 }
 
 impl NotificationPayload {
@@ -43,6 +46,7 @@ impl NotificationPayload {
             NotificationPayload::CheckInDue(_) => "check_in_due",
             NotificationPayload::CheckInMissed(_) => "check_in_missed",
             NotificationPayload::PairingCompleted(_) => "pairing_completed",
+            NotificationPayload::NewMessages(_) => "new_messages",
         }
     }
 }
@@ -123,10 +127,28 @@ pub struct PairingCompletedData {
     pub partner_display_name: String,
 }
 
+/// `new_messages`: how many messages the partner wrote since the member last read this
+/// kind of notification for the pairing, and when the latest came. Never their text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewMessagesData {
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub pairing_id: PairingId,
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub program_id: ProgramId,
+    pub program_name: String,
+    /// Who wrote them: the member's partner.
+    pub partner_display_name: String,
+    /// Messages since the notification was created, at least 1.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    pub count: u32,
+    /// When the latest of them was posted.
+    pub latest_at: DateTime<Utc>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::DateTime;
     use serde_json::json;
 
     fn at() -> chrono::DateTime<chrono::Utc> {
@@ -218,6 +240,20 @@ mod tests {
                     "pairing_id": pairing_id, "program_id": program_id,
                     "program_name": "Neo genitori", "completed_check_ins": 7,
                     "check_ins": 8, "partner_display_name": "Giulia"}}),
+            ),
+            (
+                NotificationPayload::NewMessages(NewMessagesData {
+                    pairing_id,
+                    program_id,
+                    program_name: "Neo genitori".into(),
+                    partner_display_name: "Giulia".into(),
+                    count: 3,
+                    latest_at: at(),
+                }),
+                json!({"kind": "new_messages", "data": {
+                    "pairing_id": pairing_id, "program_id": program_id,
+                    "program_name": "Neo genitori", "partner_display_name": "Giulia",
+                    "count": 3, "latest_at": "2025-11-24T16:00:00Z"}}),
             ),
         ];
         for (payload, stored) in cases {

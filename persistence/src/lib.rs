@@ -12,6 +12,7 @@ mod error;
 pub mod groups;
 pub mod idempotency;
 pub mod insights;
+pub mod messages;
 pub mod notifications;
 mod page;
 pub mod pairings;

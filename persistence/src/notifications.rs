@@ -185,3 +185,41 @@ pub fn mark_all_read(
     .set(notifications::read_at.eq(to_db_time(now)))
     .execute(conn)?)
 }
+
+/// A user's unread notifications of one kind, newest first. Coalesced kinds keep at
+/// most one per subject, so there are a handful.
+pub fn unread_of_kind(
+    conn: &mut DbConn,
+    user_id: UserId,
+    kind: &str,
+) -> Result<Vec<Notification>, StoreError> {
+    notifications::table
+        .filter(notifications::user_id.eq(user_id.to_string()))
+        .filter(notifications::kind.eq(kind))
+        .filter(notifications::read_at.is_null())
+        .select(Row::as_select())
+        .order(notifications::id.desc())
+        .load::<Row>(conn)?
+        .into_iter()
+        .map(Notification::try_from)
+        .collect()
+}
+
+/// Replaces the data of a notification that is still unread (same kind). Answers false
+/// when it was read meanwhile: the update re-checks `read_at` on the row as committed.
+pub fn update_unread(
+    conn: &mut DbConn,
+    id: NotificationId,
+    payload: &NotificationPayload,
+) -> Result<bool, StoreError> {
+    let data = stored_data(payload)?;
+    let updated = diesel::update(
+        notifications::table
+            .find(id.to_string())
+            .filter(notifications::kind.eq(payload.kind()))
+            .filter(notifications::read_at.is_null()),
+    )
+    .set(notifications::data.eq(data))
+    .execute(conn)?;
+    Ok(updated == 1)
+}

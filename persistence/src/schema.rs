@@ -168,7 +168,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    messages (id) {
+        id -> Text,
+        pairing_id -> Text,
+        author_id -> Text,
+        week -> Nullable<Integer>,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(pairings -> programs (program_id));
+diesel::joinable!(messages -> pairings (pairing_id));
+diesel::joinable!(messages -> users (author_id));
 diesel::joinable!(check_in_entries -> pairings (pairing_id));
 diesel::joinable!(calendar_tokens -> users (user_id));
 diesel::joinable!(notifications -> users (user_id));
@@ -193,4 +206,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     calendar_tokens,
     notifications,
     idempotency_keys,
+    messages,
 );

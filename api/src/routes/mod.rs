@@ -11,6 +11,7 @@ pub mod insights;
 pub mod matching;
 pub mod me;
 pub mod members;
+pub mod messages;
 pub mod notifications;
 pub mod pairings;
 pub mod programs;

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tandem_domain::ids::NotificationId;
 use tandem_domain::notification::{
-    CheckInNoticeData, EnrolmentDecidedData, MatchedData, NotificationPayload,
+    CheckInNoticeData, EnrolmentDecidedData, MatchedData, NewMessagesData, NotificationPayload,
     PairingCompletedData, PairingEndedData,
 };
 use tandem_persistence::notifications::{self, Notification};
@@ -86,10 +86,17 @@ notification_kind!(
     PairingCompletedKind::PairingCompleted,
     PairingCompletedData
 );
+notification_kind!(
+    /// `new_messages`: the partner wrote in the pair space. One unread notification per
+    /// pairing: later messages update its `data.count` and `data.latest_at` until the
+    /// user reads it; the next message after that adds a new one. Never the text.
+    NewMessagesNotification,
+    NewMessagesKind::NewMessages,
+    NewMessagesData
+);
 
 /// Something that happened that the user should know about: one schema per `kind`,
-/// each with its own typed `data`. Clients should skip kinds they do not know yet;
-/// later ones (new messages) slot in here.
+/// each with its own typed `data`. Clients should skip kinds they do not know yet.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 #[schema(discriminator(property_name = "kind", mapping(
@@ -100,6 +107,7 @@ notification_kind!(
     ("check_in_due" = "#/components/schemas/CheckInDueNotification"),
     ("check_in_missed" = "#/components/schemas/CheckInMissedNotification"),
     ("pairing_completed" = "#/components/schemas/PairingCompletedNotification"),
+    ("new_messages" = "#/components/schemas/NewMessagesNotification"),
 )))]
 pub enum NotificationView {
     Matched(MatchedNotification),
@@ -109,6 +117,7 @@ pub enum NotificationView {
     CheckInDue(CheckInDueNotification),
     CheckInMissed(CheckInMissedNotification),
     PairingCompleted(PairingCompletedNotification),
+    NewMessages(NewMessagesNotification),
 }
 
 impl From<Notification> for NotificationView {
@@ -174,6 +183,13 @@ impl From<Notification> for NotificationView {
                     data,
                 })
             }
+            NotificationPayload::NewMessages(data) => Self::NewMessages(NewMessagesNotification {
+                id,
+                kind: NewMessagesKind::NewMessages,
+                created_at,
+                read_at,
+                data,
+            }),
         }
     }
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use tandem_domain::enrolment::{Enrolment, EnrolmentRole, EnrolmentStatus};
 use tandem_domain::ids::UserId;
 use tandem_domain::notification::{
-    EnrolmentDecidedData, MatchedData, NotificationPayload, PairingEndedData,
+    EnrolmentDecidedData, MatchedData, NewMessagesData, NotificationPayload, PairingEndedData,
 };
 use tandem_domain::pairing::Pairing;
 use tandem_domain::program::Program;
@@ -81,5 +81,54 @@ pub fn enrolment_decided(
         _ => return Ok(()),
     };
     notifications::push(conn, enrolment.user_id, &payload, now)?;
+    Ok(())
+}
+
+/// The partner who did not write learns that there is something new in the pair space:
+/// one unread `new_messages` notification per pairing, counting the messages since they
+/// last read one. The caller holds the pairing's lock (`pairings::lock`), so the posts
+/// of one pairing run one after another and two messages at once cannot both find no
+/// unread notification and add two. A notification the partner marks read meanwhile is
+/// not changed: the update re-checks `read_at`, and a new one is added instead.
+///
+/// The notification keeps its id and `created_at` (when the first unread message came)
+/// and only its `data` changes: a client that holds its id can still mark it read, and
+/// `data.latest_at` says how fresh it is.
+pub fn new_message(
+    conn: &mut DbConn,
+    program: &Program,
+    pairing: &Pairing,
+    author: UserId,
+    author_name: &str,
+    now: DateTime<Utc>,
+) -> Result<(), WorkflowError> {
+    let Some(reader) = pairing.partner_of(author) else {
+        return Ok(());
+    };
+    let unread = notifications::unread_of_kind(conn, reader, "new_messages")?;
+    let earlier = unread.into_iter().find_map(|n| match n.payload {
+        NotificationPayload::NewMessages(data) if data.pairing_id == pairing.id => {
+            Some((n.id, data))
+        }
+        _ => None,
+    });
+    let fresh = NewMessagesData {
+        pairing_id: pairing.id,
+        program_id: program.id,
+        program_name: program.settings.name.clone(),
+        partner_display_name: author_name.to_owned(),
+        count: 1,
+        latest_at: now,
+    };
+    if let Some((id, data)) = earlier {
+        let payload = NotificationPayload::NewMessages(NewMessagesData {
+            count: data.count.saturating_add(1),
+            ..fresh.clone()
+        });
+        if notifications::update_unread(conn, id, &payload)? {
+            return Ok(());
+        }
+    }
+    notifications::push(conn, reader, &NotificationPayload::NewMessages(fresh), now)?;
     Ok(())
 }

@@ -13,6 +13,7 @@ mod insights;
 mod limits;
 mod matching;
 mod members;
+mod messages;
 mod notifications;
 mod openapi;
 mod pairings;

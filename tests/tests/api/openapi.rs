@@ -225,6 +225,7 @@ fn notifications_are_one_schema_per_kind_told_apart_by_kind() {
         "check_in_due",
         "check_in_missed",
         "pairing_completed",
+        "new_messages",
     ];
     expected.sort();
     let mut kinds = kinds.clone();
