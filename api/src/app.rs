@@ -25,7 +25,7 @@ use crate::limits::{AuthLimits, LimitSettings};
 use crate::routes::templates;
 use crate::routes::{
     auth, calendar, check_ins, enrolments, groups, health, matching, me, members, notifications,
-    pairings, programs,
+    pairings, programs, safety,
 };
 use crate::state::AppState;
 
@@ -46,6 +46,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .configure(enrolments::configure)
                 .configure(matching::configure)
                 .configure(pairings::configure)
+                .configure(safety::configure)
                 .configure(check_ins::configure)
                 .configure(notifications::configure)
                 .configure(calendar::configure),

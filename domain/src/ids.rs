@@ -81,4 +81,6 @@ id_type!(
     PairingId,
     /// A notification in a user's feed.
     NotificationId,
+    /// A partner's report about the other to the group's admins.
+    ReportId,
 );

@@ -168,6 +168,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    blocks (group_id, user_low, user_high) {
+        group_id -> Text,
+        user_low -> Text,
+        user_high -> Text,
+        blocker_user_id -> Text,
+        blocked_user_id -> Text,
+        pairing_id -> Text,
+        reason -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reports (id) {
+        id -> Text,
+        group_id -> Text,
+        program_id -> Text,
+        pairing_id -> Text,
+        reporter_user_id -> Text,
+        reported_user_id -> Text,
+        reason -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+        resolved_by -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(pairings -> programs (program_id));
 diesel::joinable!(check_in_entries -> pairings (pairing_id));
 diesel::joinable!(calendar_tokens -> users (user_id));
@@ -193,4 +222,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     calendar_tokens,
     notifications,
     idempotency_keys,
+    blocks,
+    reports,
 );

@@ -13,4 +13,5 @@ pub mod members;
 pub mod notifications;
 pub mod pairings;
 pub mod programs;
+pub mod safety;
 pub mod templates;
