@@ -344,3 +344,23 @@ fn a_removed_partner_can_no_longer_block() {
     assert_eq!(removed.status, 204, "{}", removed.text);
     block(&app, &cleo, &pairing, REASON).problem(404);
 }
+
+#[test]
+fn a_block_ends_a_pairing_even_in_an_archived_program() {
+    let app = TestApp::spawn();
+    let PairedProgram {
+        admin: ada,
+        mentee: bea,
+        mentor: cleo,
+        program,
+        pairing,
+        ..
+    } = app.paired_program();
+    app.set_program_status(&ada, &program, "closed");
+    app.set_program_status(&ada, &program, "archived");
+    // `/end` is refused there (read-only); a member's safety comes first.
+    let blocked = block(&app, &bea, &pairing, REASON);
+    assert_eq!(blocked.status, 200, "{}", blocked.text);
+    assert_eq!(blocked.body["status"], "ended");
+    assert_eq!(feed(&app, &cleo)["items"][0]["kind"], "pairing_ended");
+}
