@@ -2,6 +2,8 @@
 //! are never paired again in the group) or reports them to the group's admins, who read
 //! the reports and resolve them. Admins see a report's reason, never the pair's words.
 
+use std::collections::HashMap;
+
 use actix_web::{get, http::StatusCode, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -117,7 +119,7 @@ fn report_view(conn: &mut DbConn, report: Report) -> Result<ReportView, ApiError
     params(("pairing_id" = Uuid, Path, description = "The pairing")),
     request_body = ReasonRequest,
     responses(
-        (status = 200, description = "Blocked: the two are never paired again in this group. An active pairing ends at once (places freed; its end reason reads \"The pairing was ended.\") and the other partner is told only that it ended; a pairing that had already ended or completed stays as it was and the block is recorded all the same. Blocking again, by either partner, changes nothing and answers the same", body = PairingView),
+        (status = 200, description = "Blocked: the two are never paired again in this group. The pairing ends at once if active, and so does any other active pairing of the two in the group's programs (places freed; the end reason reads \"The pairing was ended.\"); the other partner is told only that it ended; a pairing that had already ended or completed stays as it was and the block is recorded all the same. Blocking again, by either partner, changes nothing and answers the same", body = PairingView),
         (status = 403, description = "The caller is one of the group's admins but not a partner", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such pairing, the caller is not in its group (a partner who left or was removed included), or neither a partner nor an admin", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid reason", body = Problem, content_type = "application/problem+json"),
@@ -138,24 +140,48 @@ pub async fn block_partner(
         .write(move |conn| {
             let (pairing, program) = visible_pairing(conn, id, caller.0)?;
             let block = Block::new(program.group_id, &pairing, caller.0, &reason, now)?;
-            // The program's lock first, as every pairing write takes it; then the
-            // pairing as it is now (an end or completion committed meanwhile is seen).
-            let program = programs::find_locked(conn, program.id)?;
-            let pairing = pairings::find(conn, id)?;
-            let mut journey = journey::of(conn, pairing, &program)?;
-            // A pairing whose schedule ran out is completed, not ended: the block alone
-            // is recorded, and the reminder job records the completion.
-            let ended = if journey.status_at(now) == PairingStatus::Active {
+            // Every active pairing of the two in the group ends: this one, and any in
+            // another of its programs (they would never be paired there again either).
+            let mut ending: Vec<PairingId> =
+                pairings::active_for_user_in_group(conn, program.group_id, block.blocker)?
+                    .into_iter()
+                    .filter(|p| p.partner_of(block.blocker) == Some(block.blocked))
+                    .map(|p| p.id)
+                    .chain([id])
+                    .collect();
+            ending.sort();
+            ending.dedup();
+            // The programs' locks first, as every pairing write takes them, in id order
+            // (this is the one write that may hold several); then each pairing as it is
+            // now: an end or a completion committed meanwhile is seen.
+            let mut program_ids = vec![program.id];
+            for pairing_id in &ending {
+                program_ids.push(pairings::find(conn, *pairing_id)?.program_id);
+            }
+            program_ids.sort();
+            program_ids.dedup();
+            let mut locked = HashMap::new();
+            for program_id in program_ids {
+                locked.insert(program_id, programs::find_locked(conn, program_id)?);
+            }
+            for pairing_id in ending {
+                let pairing = pairings::find(conn, pairing_id)?;
+                let Some(program) = locked.get(&pairing.program_id) else {
+                    continue;
+                };
+                let mut journey = journey::of(conn, pairing, program)?;
+                // A pairing whose schedule ran out is completed, not ended: the block
+                // alone holds, and the reminder job records the completion.
+                if journey.status_at(now) != PairingStatus::Active {
+                    continue;
+                }
                 // The neutral reason: the blocked partner must not learn of the block.
                 journey.end(caller.0, BLOCK_END_REASON, now)?;
-                pairings::end(conn, &journey.pairing)?
-            } else {
-                false
-            };
-            blocks::record(conn, &block)?;
-            if ended {
-                notify::pairing_ended(conn, &program, &journey.pairing, caller.0, now)?;
+                if pairings::end(conn, &journey.pairing)? {
+                    notify::pairing_ended(conn, program, &journey.pairing, caller.0, now)?;
+                }
             }
+            blocks::record(conn, &block)?;
             let pairing = pairings::find(conn, id)?;
             one_view(conn, pairing, caller.0, now)
         })

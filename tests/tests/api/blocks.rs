@@ -364,3 +364,44 @@ fn a_block_ends_a_pairing_even_in_an_archived_program() {
     assert_eq!(blocked.body["status"], "ended");
     assert_eq!(feed(&app, &cleo)["items"][0]["kind"], "pairing_ended");
 }
+
+#[test]
+fn a_block_ends_the_pairs_pairings_in_the_groups_other_programs_too() {
+    let app = TestApp::spawn();
+    let PairedProgram {
+        admin: ada,
+        mentee: bea,
+        mentor: cleo,
+        group,
+        pairing,
+        ..
+    } = app.paired_program();
+    let second = app.create_open_program(
+        &ada,
+        &group,
+        json!({"template_key": "new-parents", "name": "Second year"}),
+    );
+    let mentor = app.enrol_mentor(&cleo, &second, Some(1));
+    let mentee = app.enrol_mentee(&bea, &second);
+    let other = pair(&app, &ada, &second, &mentor, &mentee);
+    assert_eq!(other.status, 201, "{}", other.text);
+
+    assert_eq!(block(&app, &bea, &pairing, REASON).status, 200);
+    let there = app
+        .get(&format!("/v1/pairings/{}", id(&other.body)))
+        .token(&cleo.token)
+        .send();
+    assert_eq!(there.body["status"], "ended", "{}", there.text);
+    assert_eq!(there.body["end_reason"], "The pairing was ended.");
+    let cleo_feed = feed(&app, &cleo);
+    let ended: Vec<&Value> = cleo_feed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|n| n["kind"] == "pairing_ended")
+        .map(|n| &n["data"]["pairing_id"])
+        .collect();
+    assert_eq!(ended.len(), 2, "{cleo_feed}");
+    assert!(ended.contains(&&other.body["id"]) && ended.contains(&&pairing["id"]));
+    assert!(!cleo_feed.to_string().contains(REASON));
+}
