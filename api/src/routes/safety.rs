@@ -2,15 +2,12 @@
 //! are never paired again in the group) or reports them to the group's admins, who read
 //! the reports and resolve them. Admins see a report's reason, never the pair's words.
 
-use std::collections::HashMap;
-
 use actix_web::{get, http::StatusCode, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tandem_domain::ids::{GroupId, PairingId, ReportId, UserId};
-use tandem_domain::pairing::PairingStatus;
-use tandem_domain::safety::{Block, Report, ReportStatus, BLOCK_END_REASON};
-use tandem_persistence::{blocks, groups, pairings, programs, reports, users, DbConn};
+use tandem_domain::safety::{Report, ReportStatus};
+use tandem_persistence::{groups, pairings, reports, users, DbConn};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -23,7 +20,7 @@ use crate::pagination::PageParams;
 use crate::routes::access::manager_of;
 use crate::routes::pairings::{one_view, visible_pairing, PairingView};
 use crate::state::AppState;
-use crate::workflows::{journey, notify};
+use crate::workflows::safety;
 
 /// Why a partner blocks or reports the other.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -139,49 +136,7 @@ pub async fn block_partner(
     let view = state
         .write(move |conn| {
             let (pairing, program) = visible_pairing(conn, id, caller.0)?;
-            let block = Block::new(program.group_id, &pairing, caller.0, &reason, now)?;
-            // Every active pairing of the two in the group ends: this one, and any in
-            // another of its programs (they would never be paired there again either).
-            let mut ending: Vec<PairingId> =
-                pairings::active_for_user_in_group(conn, program.group_id, block.blocker)?
-                    .into_iter()
-                    .filter(|p| p.partner_of(block.blocker) == Some(block.blocked))
-                    .map(|p| p.id)
-                    .chain([id])
-                    .collect();
-            ending.sort();
-            ending.dedup();
-            // The programs' locks first, as every pairing write takes them, in id order
-            // (this is the one write that may hold several); then each pairing as it is
-            // now: an end or a completion committed meanwhile is seen.
-            let mut program_ids = vec![program.id];
-            for pairing_id in &ending {
-                program_ids.push(pairings::find(conn, *pairing_id)?.program_id);
-            }
-            program_ids.sort();
-            program_ids.dedup();
-            let mut locked = HashMap::new();
-            for program_id in program_ids {
-                locked.insert(program_id, programs::find_locked(conn, program_id)?);
-            }
-            for pairing_id in ending {
-                let pairing = pairings::find(conn, pairing_id)?;
-                let Some(program) = locked.get(&pairing.program_id) else {
-                    continue;
-                };
-                let mut journey = journey::of(conn, pairing, program)?;
-                // A pairing whose schedule ran out is completed, not ended: the block
-                // alone holds, and the reminder job records the completion.
-                if journey.status_at(now) != PairingStatus::Active {
-                    continue;
-                }
-                // The neutral reason: the blocked partner must not learn of the block.
-                journey.end(caller.0, BLOCK_END_REASON, now)?;
-                if pairings::end(conn, &journey.pairing)? {
-                    notify::pairing_ended(conn, program, &journey.pairing, caller.0, now)?;
-                }
-            }
-            blocks::record(conn, &block)?;
+            safety::block(conn, &pairing, &program, caller.0, &reason, now)?;
             let pairing = pairings::find(conn, id)?;
             one_view(conn, pairing, caller.0, now)
         })
