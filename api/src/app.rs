@@ -25,7 +25,7 @@ use crate::limits::{AuthLimits, LimitSettings};
 use crate::routes::templates;
 use crate::routes::{
     auth, calendar, check_ins, enrolments, groups, health, insights, matching, me, members,
-    messages, notifications, pairings, programs,
+    messages, notifications, pairings, programs, safety,
 };
 use crate::state::AppState;
 
@@ -47,6 +47,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .configure(enrolments::configure)
                 .configure(matching::configure)
                 .configure(pairings::configure)
+                .configure(safety::configure)
                 .configure(check_ins::configure)
                 .configure(messages::configure)
                 .configure(notifications::configure)

@@ -29,6 +29,7 @@ Errors are `application/problem+json` (RFC 9457). Lists take `?limit=` and `?cur
         (name = "programs", description = "Mentorship programs of a group"),
         (name = "enrolments", description = "Members enrolling as mentor or mentee"),
         (name = "pairings", description = "Pairing mentees with mentors, suggestions, ending"),
+        (name = "pair-space", description = "The pair's private space: block and report; the group's reports"),
         (name = "check-ins", description = "The weekly schedule: check-ins, their topics and entries, the member's agenda"),
         (name = "messages", description = "The pair space: messages only the two partners read"),
         (name = "notifications", description = "The caller's notification feed"),

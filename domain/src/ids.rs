@@ -83,4 +83,6 @@ id_type!(
     NotificationId,
     /// A message in a pair space.
     MessageId,
+    /// A partner's report about the other to the group's admins.
+    ReportId,
 );

@@ -17,6 +17,7 @@ pub mod pairing;
 pub mod program;
 pub mod question;
 pub mod reminders;
+pub mod safety;
 pub mod schedule;
 pub mod template;
 pub mod text;

@@ -8,6 +8,7 @@ use crate::enrolment::{Enrolment, EnrolmentRole, EnrolmentStatus};
 use crate::ids::{PairingId, ProgramId, UserId};
 use crate::program::{Program, ProgramStatus};
 use crate::question::{AnswerValue, Answers, Question, QuestionKind};
+use crate::safety::BlockedPairs;
 use crate::template::Language;
 use crate::text::{self, Lines};
 use crate::{DomainError, ValidationError};
@@ -76,21 +77,28 @@ pub fn validate_introduction(raw: &str, field: &str) -> Result<String, Validatio
     Ok(text)
 }
 
-/// Nobody is paired with themselves: a member enrolled on both sides of a program is
-/// never their own mentor. Making a pairing, auto matching and suggestions all ask here.
-pub fn could_pair(mentor: &Enrolment, mentee: &Enrolment) -> bool {
-    mentor.user_id != mentee.user_id
+/// Nobody is paired with themselves (a member enrolled on both sides of a program is
+/// never their own mentor), nor with a member either of them blocked in the group.
+/// Making a pairing, auto matching and suggestions all ask here.
+pub fn could_pair(mentor: &Enrolment, mentee: &Enrolment, blocked: &BlockedPairs) -> bool {
+    mentor.user_id != mentee.user_id && !blocked.contains(mentor.user_id, mentee.user_id)
 }
 
 impl Pairing {
     /// Pairs a mentee with a mentor of the same program. The caller holds both
     /// enrolments as they are inside the transaction that stores the pairing; the
-    /// database re-checks capacity and the mentee's single active pairing.
+    /// database re-checks capacity, the mentee's single active pairing and blocks.
+    /// `blocked` holds the group's blocked pairs (at least any between these two).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each is one fact the rules weigh"
+    )]
     pub fn new(
         id: PairingId,
         program: &Program,
         mentor: &Enrolment,
         mentee: &Enrolment,
+        blocked: &BlockedPairs,
         introduction: String,
         started_on: NaiveDate,
         now: DateTime<Utc>,
@@ -123,7 +131,7 @@ impl Pairing {
                 "is a mentor's enrolment",
             ));
         }
-        if errors.is_empty() && !could_pair(mentor, mentee) {
+        if errors.is_empty() && mentor.user_id == mentee.user_id {
             errors.push(ValidationError::new(
                 "mentee_enrolment_id",
                 "cannot be paired with their own mentor enrolment",
@@ -134,6 +142,11 @@ impl Pairing {
         }
         if mentor.status != EnrolmentStatus::Active || mentee.status != EnrolmentStatus::Active {
             return Err(DomainError::Conflict("both enrolments must be active"));
+        }
+        if !could_pair(mentor, mentee, blocked) {
+            return Err(DomainError::Conflict(
+                "one of the two blocked the other in this group: they are never paired again",
+            ));
         }
         if mentee.active_pairings > 0 {
             return Err(DomainError::Conflict(
@@ -308,11 +321,21 @@ mod tests {
         mentor: &Enrolment,
         mentee: &Enrolment,
     ) -> Result<Pairing, DomainError> {
+        pair_unless(program, mentor, mentee, &BlockedPairs::default())
+    }
+
+    fn pair_unless(
+        program: &Program,
+        mentor: &Enrolment,
+        mentee: &Enrolment,
+        blocked: &BlockedPairs,
+    ) -> Result<Pairing, DomainError> {
         Pairing::new(
             PairingId::new_v7(now()),
             program,
             mentor,
             mentee,
+            blocked,
             "Hello".into(),
             now().date_naive(),
             now(),
@@ -373,13 +396,27 @@ mod tests {
     }
 
     #[test]
+    fn a_blocked_pair_is_never_paired_whoever_blocked() {
+        let program = open_program();
+        let mentor = enrolment(&program, EnrolmentRole::Mentor, 1);
+        let mentee = enrolment(&program, EnrolmentRole::Mentee, 1);
+        let blocked = BlockedPairs::new([(mentee.user_id, mentor.user_id)]);
+        assert!(!could_pair(&mentor, &mentee, &blocked));
+        assert!(matches!(
+            pair_unless(&program, &mentor, &mentee, &blocked),
+            Err(DomainError::Conflict(_))
+        ));
+    }
+
+    #[test]
     fn nobody_is_their_own_mentor() {
         let program = open_program();
         let mentor = enrolment(&program, EnrolmentRole::Mentor, 1);
         let mut mentee = enrolment(&program, EnrolmentRole::Mentee, 1);
-        assert!(could_pair(&mentor, &mentee));
+        let none = BlockedPairs::default();
+        assert!(could_pair(&mentor, &mentee, &none));
         mentee.user_id = mentor.user_id;
-        assert!(!could_pair(&mentor, &mentee));
+        assert!(!could_pair(&mentor, &mentee, &none));
         let error = pair(&program, &mentor, &mentee).err();
         assert!(
             matches!(&error, Some(DomainError::Invalid(e)) if e[0].field == "mentee_enrolment_id"),

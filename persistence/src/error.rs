@@ -29,10 +29,22 @@ pub enum StoreError {
     Database(#[source] DieselError),
 }
 
+/// The rule (a trigger on both engines) that refuses to pair two members blocked in the
+/// group; its error names it, so callers can tell it from the other refusals.
+pub const BLOCKED_PAIR: &str = "pairings_blocked_pair";
+
 impl From<DieselError> for StoreError {
     fn from(error: DieselError) -> Self {
         match error {
             DieselError::NotFound => StoreError::NotFound,
+            // SQLite reports a trigger's RAISE(ABORT) as an unclassified constraint
+            // error, so the rule is known by its message on both engines.
+            DieselError::DatabaseError(_, ref info)
+                if info.constraint_name() == Some(BLOCKED_PAIR)
+                    || info.message().contains(BLOCKED_PAIR) =>
+            {
+                StoreError::Constraint(BLOCKED_PAIR.to_owned())
+            }
             DieselError::DatabaseError(
                 DatabaseErrorKind::UniqueViolation
                 | DatabaseErrorKind::CheckViolation

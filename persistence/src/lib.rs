@@ -2,6 +2,7 @@
 //! PostgreSQL (production). Repository functions take `&mut DbConn`, so several of
 //! them compose inside one transaction (`Db::write`).
 
+pub mod blocks;
 pub mod calendar_tokens;
 pub mod check_ins;
 mod convert;
@@ -18,10 +19,11 @@ mod page;
 pub mod pairings;
 pub mod programs;
 pub mod refresh_tokens;
+pub mod reports;
 pub mod schema;
 pub mod users;
 
 pub use db::{Db, DbConfig, DbConn, Engine};
 pub use diesel::result::Error as DieselError;
-pub use error::StoreError;
+pub use error::{StoreError, BLOCKED_PAIR};
 pub use page::Page;

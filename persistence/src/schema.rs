@@ -179,6 +179,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    blocks (group_id, user_low, user_high) {
+        group_id -> Text,
+        user_low -> Text,
+        user_high -> Text,
+        blocker_user_id -> Text,
+        blocked_user_id -> Text,
+        pairing_id -> Text,
+        reason -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reports (id) {
+        id -> Text,
+        group_id -> Text,
+        program_id -> Text,
+        pairing_id -> Text,
+        reporter_user_id -> Text,
+        reported_user_id -> Text,
+        reason -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+        resolved_by -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(pairings -> programs (program_id));
 diesel::joinable!(messages -> pairings (pairing_id));
 diesel::joinable!(messages -> users (author_id));
@@ -207,4 +236,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     idempotency_keys,
     messages,
+    blocks,
+    reports,
 );

@@ -200,6 +200,17 @@ impl DirectConn {
         .expect("execute SQL");
     }
 
+    /// Runs statements and answers the database's refusal, for tests that prove a rule
+    /// is held by the database itself.
+    pub fn try_execute(&mut self, sql: &str) -> Result<(), String> {
+        use diesel::connection::SimpleConnection;
+        match self {
+            DirectConn::Postgres(c) => c.batch_execute(sql),
+            DirectConn::Sqlite(c) => c.batch_execute(sql),
+        }
+        .map_err(|e| e.to_string())
+    }
+
     /// The rows of `table`.
     pub fn count(&mut self, table: &str) -> i64 {
         let query = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"));

@@ -10,7 +10,7 @@ use tandem_domain::enrolment::{Enrolment, EnrolmentRole};
 use tandem_domain::ids::{ProgramId, UserId};
 use tandem_domain::matching::{assign, suggestions, total_score, MatchModel, Profile, ScoreMatrix};
 use tandem_domain::pairing::could_pair;
-use tandem_persistence::{enrolments, users, DbConn};
+use tandem_persistence::{blocks, enrolments, users, DbConn};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -116,12 +116,13 @@ fn pool(conn: &mut DbConn, program: &tandem_domain::program::Program) -> Result<
     let mentors = enrolments::available(conn, program.id, EnrolmentRole::Mentor)?;
     let mentee_profiles: Vec<Profile> = mentees.iter().map(|e| model.profile(&e.answers)).collect();
     let mentor_profiles: Vec<Profile> = mentors.iter().map(|e| model.profile(&e.answers)).collect();
-    // Pairs the rules forbid (someone enrolled on both sides) are never suggested:
-    // score 0 is below every minimum score we accept.
+    // Pairs the rules forbid (someone enrolled on both sides, or a pair blocked in the
+    // group) are never suggested: score 0 is below every minimum score we accept.
+    let blocked = blocks::of_group(conn, program.group_id)?;
     let mut cells = model.score_rows(&mentee_profiles, &mentor_profiles);
     for (row, mentee) in cells.chunks_mut(mentors.len().max(1)).zip(&mentees) {
         for (cell, mentor) in row.iter_mut().zip(&mentors) {
-            if !could_pair(mentor, mentee) {
+            if !could_pair(mentor, mentee, &blocked) {
                 *cell = 0;
             }
         }

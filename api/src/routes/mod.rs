@@ -15,4 +15,5 @@ pub mod messages;
 pub mod notifications;
 pub mod pairings;
 pub mod programs;
+pub mod safety;
 pub mod templates;

@@ -129,7 +129,7 @@ fn list_of(
     })
 }
 
-fn one_view(
+pub(crate) fn one_view(
     conn: &mut DbConn,
     pairing: Pairing,
     caller: UserId,

@@ -7,5 +7,6 @@ pub mod membership;
 pub mod notify;
 pub mod pairing;
 pub mod reminders;
+pub mod safety;
 
 pub use error::WorkflowError;

@@ -6,9 +6,10 @@ use tandem_domain::ids::{EnrolmentId, PairingId};
 use tandem_domain::matching::MatchModel;
 use tandem_domain::pairing::{could_pair, default_introduction, shared_answers, Pairing};
 use tandem_domain::program::{MatchingMode, Program};
+use tandem_domain::safety::BlockedPairs;
 use tandem_domain::schedule::start_date;
 use tandem_domain::ValidationError;
-use tandem_persistence::{enrolments, pairings, users, DbConn, StoreError};
+use tandem_persistence::{blocks, enrolments, pairings, users, DbConn, StoreError, BLOCKED_PAIR};
 
 use crate::workflows::{notify, reminders, WorkflowError};
 
@@ -48,16 +49,26 @@ pub fn make(
             )
         }
     };
+    // Only this pair's block matters here: one lookup, not the group's whole list.
+    let blocked = if blocks::between(conn, program.group_id, mentor.user_id, mentee.user_id)? {
+        BlockedPairs::new([(mentor.user_id, mentee.user_id)])
+    } else {
+        BlockedPairs::default()
+    };
     let pairing = Pairing::new(
         PairingId::new_v7(now),
         program,
         &mentor,
         &mentee,
+        &blocked,
         introduction,
         started_on,
         now,
     )?;
     pairings::insert(conn, &pairing).map_err(|e| match e {
+        StoreError::Constraint(rule) if rule == BLOCKED_PAIR => WorkflowError::Conflict(
+            "one of the two blocked the other in this group: they are never paired again".into(),
+        ),
         StoreError::Constraint(_) => WorkflowError::Conflict(
             "the mentee was paired meanwhile, or the mentor's places were taken; fetch the enrolments again".into(),
         ),
@@ -126,11 +137,12 @@ pub fn auto_match(
     let model = MatchModel::new(&program.questions);
     let own = model.profile(&enrolment.answers);
     let threshold = program.settings.auto_match_threshold;
+    let blocked = blocks::of_group(conn, program.group_id)?;
     let mut candidates: Vec<(u8, Enrolment)> = enrolments::available(conn, program.id, other_role)?
         .into_iter()
         .filter(|c| match enrolment.role {
-            EnrolmentRole::Mentee => could_pair(c, enrolment),
-            EnrolmentRole::Mentor => could_pair(enrolment, c),
+            EnrolmentRole::Mentee => could_pair(c, enrolment, &blocked),
+            EnrolmentRole::Mentor => could_pair(enrolment, c, &blocked),
         })
         .map(|c| {
             let theirs = model.profile(&c.answers);

@@ -1,6 +1,7 @@
 //! Black-box tests: the real server, its own database, HTTP.
 
 mod auth;
+mod blocks;
 mod calendar;
 mod check_ins;
 mod concurrency;
@@ -19,6 +20,7 @@ mod openapi;
 mod pairings;
 mod programs;
 mod reminders;
+mod reports;
 mod schema;
 mod storage;
 mod templates;

@@ -1,0 +1,282 @@
+//! The pair space's ways out: a partner blocks the other (the pairing ends and the two
+//! are never paired again in the group) or reports them to the group's admins, who read
+//! the reports and resolve them. Admins see a report's reason, never the pair's words.
+
+use actix_web::{get, http::StatusCode, patch, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tandem_domain::ids::{GroupId, PairingId, ReportId, UserId};
+use tandem_domain::safety::{Report, ReportStatus};
+use tandem_persistence::{groups, pairings, reports, users, DbConn};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::{AuthUser, Json, Query};
+use crate::list_response;
+use crate::pagination::PageParams;
+use crate::routes::access::manager_of;
+use crate::routes::pairings::{one_view, visible_pairing, PairingView};
+use crate::state::AppState;
+use crate::workflows::safety;
+
+/// Why a partner blocks or reports the other.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonRequest {
+    /// 1–1000 characters. A block's reason is kept for the group's records and never
+    /// shown to the other partner; a report's is read by the group's admins.
+    #[schema(schema_with = crate::openapi::fields::many_lines::<1, { tandem_domain::pairing::MAX_END_REASON }>)]
+    pub reason: String,
+}
+
+/// A member named in a report.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportedPerson {
+    pub user_id: Uuid,
+    pub display_name: String,
+}
+
+/// A partner's report about the other: who, which pairing and why. Nothing of the
+/// pair's messages or notes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportView {
+    pub id: Uuid,
+    pub group_id: Uuid,
+    pub program_id: Uuid,
+    pub pairing_id: Uuid,
+    pub reporter: ReportedPerson,
+    pub reported: ReportedPerson,
+    pub reason: String,
+    pub status: ReportStatus,
+    pub created_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+list_response!(ReportList, ReportView, "A page of reports.");
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ReportListParams {
+    /// Only reports with this status.
+    pub status: Option<ReportStatus>,
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page (opaque, URL-safe base64).
+    #[param(min_length = 1, pattern = "^[A-Za-z0-9_-]+$")]
+    pub cursor: Option<String>,
+}
+
+/// What an admin changes on a report.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateReportRequest {
+    /// Only `resolved`: a report, once dealt with, stays resolved.
+    pub status: ReportStatus,
+}
+
+/// Views of several reports, with everyone's display name read in one query.
+fn report_views(conn: &mut DbConn, list: Vec<Report>) -> Result<Vec<ReportView>, ApiError> {
+    let ids: Vec<UserId> = list.iter().flat_map(|r| [r.reporter, r.reported]).collect();
+    let names = users::display_names(conn, &ids)?;
+    let person = |id: UserId| ReportedPerson {
+        user_id: id.0,
+        display_name: names.get(&id).cloned().unwrap_or_default(),
+    };
+    Ok(list
+        .into_iter()
+        .map(|r| ReportView {
+            id: r.id.0,
+            group_id: r.group_id.0,
+            program_id: r.program_id.0,
+            pairing_id: r.pairing_id.0,
+            reporter: person(r.reporter),
+            reported: person(r.reported),
+            reason: r.reason,
+            status: r.status,
+            created_at: r.created_at,
+            resolved_at: r.resolved_at,
+        })
+        .collect())
+}
+
+fn report_view(conn: &mut DbConn, report: Report) -> Result<ReportView, ApiError> {
+    report_views(conn, vec![report])?
+        .pop()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a view of one report came back empty")))
+}
+
+/// Block the other partner.
+#[utoipa::path(
+    tag = "pair-space",
+    operation_id = "block_partner",
+    params(("pairing_id" = Uuid, Path, description = "The pairing")),
+    request_body = ReasonRequest,
+    responses(
+        (status = 200, description = "Blocked: the two are never paired again in this group. The pairing ends at once if active, and so does any other active pairing of the two in the group's programs (places freed; the end reason reads \"The pairing was ended.\"); the other partner is told only that it ended; a pairing that had already ended or completed stays as it was and the block is recorded all the same. Blocking again, by either partner, changes nothing and answers the same", body = PairingView),
+        (status = 403, description = "The caller is one of the group's admins but not a partner", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such pairing, the caller is not in its group (a partner who left or was removed included), or neither a partner nor an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid reason", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/pairings/{pairing_id}/block")]
+pub async fn block_partner(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<Uuid>,
+    body: Json<ReasonRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = PairingId(path.into_inner());
+    let reason = body.0.reason;
+    let now = state.now();
+    let view = state
+        .write(move |conn| {
+            let (pairing, program) = visible_pairing(conn, id, caller.0)?;
+            safety::block(conn, &pairing, &program, caller.0, &reason, now)?;
+            let pairing = pairings::find(conn, id)?;
+            one_view(conn, pairing, caller.0, now)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Report the other partner to the group's admins.
+#[utoipa::path(
+    tag = "pair-space",
+    operation_id = "report_partner",
+    params(("pairing_id" = Uuid, Path, description = "The pairing")),
+    request_body = ReasonRequest,
+    responses(
+        (status = 201, description = "Reported, on an active, ended or completed pairing alike. The group's admins read it; the reported member is not told", body = ReportView),
+        (status = 403, description = "The caller is one of the group's admins but not a partner", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such pairing, the caller is not in its group (a partner who left or was removed included), or neither a partner nor an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid reason", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/pairings/{pairing_id}/report")]
+pub async fn report_partner(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<Uuid>,
+    body: Json<ReasonRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = PairingId(path.into_inner());
+    let reason = body.0.reason;
+    let now = state.now();
+    let view = state
+        .write(move |conn| {
+            let (pairing, program) = visible_pairing(conn, id, caller.0)?;
+            let report = Report::new(
+                ReportId::new_v7(now),
+                program.group_id,
+                &pairing,
+                caller.0,
+                &reason,
+                now,
+            )?;
+            reports::insert(conn, &report)?;
+            report_view(conn, report)
+        })
+        .await?;
+    Ok(HttpResponse::build(StatusCode::CREATED).json(view))
+}
+
+/// List a group's reports.
+#[utoipa::path(
+    tag = "pair-space",
+    operation_id = "list_group_reports",
+    params(("group_id" = Uuid, Path, description = "The group"), ReportListParams),
+    responses(
+        (status = 200, description = "The group's reports, newest first", body = ReportList),
+        (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such group, or the caller is not in it", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid status, limit or cursor", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/groups/{group_id}/reports")]
+pub async fn list_group_reports(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<Uuid>,
+    params: Query<ReportListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let group_id = GroupId(path.into_inner());
+    let params = params.0;
+    let page = PageParams {
+        limit: params.limit,
+        cursor: params.cursor,
+    }
+    .parse::<ReportId>()?;
+    let list = state
+        .read(move |conn| {
+            manager_of(conn, group_id, caller.0)?;
+            let page =
+                reports::list_for_group(conn, group_id, params.status, page.after, page.limit)?;
+            Ok::<_, ApiError>(ReportList {
+                next_cursor: page.next.map(crate::pagination::encode_cursor),
+                items: report_views(conn, page.items)?,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// Resolve a report.
+#[utoipa::path(
+    tag = "pair-space",
+    operation_id = "update_report",
+    params(("report_id" = Uuid, Path, description = "The report")),
+    request_body = UpdateReportRequest,
+    responses(
+        (status = 200, description = "Resolved (resolving it again changes nothing)", body = ReportView),
+        (status = 403, description = "The caller is a member of the report's group but not an owner or admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such report, or the caller is not in its group", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A status other than `resolved`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/reports/{report_id}")]
+pub async fn update_report(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<Uuid>,
+    body: Json<UpdateReportRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = ReportId(path.into_inner());
+    let wanted = body.0.status;
+    let now = state.now();
+    let view = state
+        .write(move |conn| {
+            let mut report =
+                reports::find(conn, id).map_err(crate::error::not_found_as("report"))?;
+            let membership = groups::membership(conn, report.group_id, caller.0)?
+                .ok_or_else(|| ApiError::not_found("report"))?;
+            if !membership.role.can_manage() {
+                return Err(ApiError::Forbidden(
+                    "only the group's owners and admins can do this".into(),
+                ));
+            }
+            if wanted != ReportStatus::Resolved {
+                return Err(ApiError::invalid("status", "can only be set to resolved"));
+            }
+            report.resolve(caller.0, now);
+            reports::update_status(conn, &report)?;
+            report_view(conn, report)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Registers this module's operations (paths and spec together).
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(block_partner)
+        .service(report_partner)
+        .service(list_group_reports)
+        .service(update_report);
+}

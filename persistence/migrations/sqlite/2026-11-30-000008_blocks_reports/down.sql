@@ -1,0 +1,3 @@
+DROP TRIGGER pairings_blocked_pair;
+DROP TABLE reports;
+DROP TABLE blocks;
