@@ -18,6 +18,7 @@ mod messages;
 mod notifications;
 mod openapi;
 mod pairings;
+mod privacy;
 mod programs;
 mod reminders;
 mod reports;
