@@ -75,7 +75,19 @@ pub struct ReportListParams {
 #[serde(deny_unknown_fields)]
 pub struct UpdateReportRequest {
     /// Only `resolved`: a report, once dealt with, stays resolved.
+    #[schema(schema_with = resolved_only)]
     pub status: ReportStatus,
+}
+
+/// The one status a report can be given (`open` is 422), as the spec states it.
+fn resolved_only() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some([ReportStatus::Resolved.as_str()]))
+        .description(Some(
+            "Only `resolved`: a report, once dealt with, stays resolved.",
+        ))
+        .build()
 }
 
 /// Views of several reports, with everyone's display name read in one query.
