@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::check_in::Journey;
-use crate::ids::PairingId;
+use crate::ids::{EnrolmentId, PairingId};
 use crate::pairing::PairingStatus;
 
 /// How many pairings are in each status, as the clock has it.
@@ -61,6 +61,20 @@ pub struct MentorLoad {
     pub idle: u32,
     /// Taken places over all places, 0–1; `None` without places.
     pub utilisation: Option<f64>,
+}
+
+/// Each mentor enrolment's places taken at `now`: its pairings the clock still has
+/// active (one whose schedule ran out holds no place, whether or not a job recorded it).
+pub fn places_taken(journeys: &[Journey], now: DateTime<Utc>) -> HashMap<EnrolmentId, u32> {
+    let mut taken = HashMap::new();
+    for journey in journeys {
+        if journey.status_at(now) == PairingStatus::Active {
+            *taken
+                .entry(journey.pairing.mentor.enrolment_id)
+                .or_insert(0) += 1;
+        }
+    }
+    taken
 }
 
 /// From each active mentor's `(capacity, places taken)`.

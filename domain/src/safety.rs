@@ -167,6 +167,12 @@ impl Report {
     }
 
     /// Marks it resolved. Resolving it again changes nothing: the first admin's time stays.
+    /// Whether an admin may read (and resolve) this report: never the member it is
+    /// about, who must not learn who reported them, even when they administer the group.
+    pub fn visible_to(&self, admin: UserId) -> bool {
+        self.reported != admin
+    }
+
     pub fn resolve(&mut self, by: UserId, now: DateTime<Utc>) {
         if self.status == ReportStatus::Open {
             self.status = ReportStatus::Resolved;

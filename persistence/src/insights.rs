@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::{count, count_star, max, min, sum};
 use diesel::prelude::*;
 use tandem_domain::enrolment::{EnrolmentRole, EnrolmentStatus};
-use tandem_domain::ids::{PairingId, ProgramId};
+use tandem_domain::ids::{EnrolmentId, PairingId, ProgramId};
 use tandem_domain::insights::WeekEntries;
 
 use crate::convert::{corrupt, from_db_time, parse_id};
@@ -52,22 +52,25 @@ pub fn mentee_waits(conn: &mut DbConn, program: ProgramId) -> Result<Vec<Wait>, 
         .collect())
 }
 
-/// Each active mentor's `(capacity, places taken)`.
-pub fn mentor_places(conn: &mut DbConn, program: ProgramId) -> Result<Vec<(u32, u32)>, StoreError> {
-    Ok(enrolments::table
+/// Each active mentor's enrolment and capacity.
+pub fn mentor_capacities(
+    conn: &mut DbConn,
+    program: ProgramId,
+) -> Result<Vec<(EnrolmentId, u32)>, StoreError> {
+    enrolments::table
         .filter(enrolments::program_id.eq(program.to_string()))
         .filter(enrolments::role.eq(EnrolmentRole::Mentor.as_str()))
         .filter(enrolments::status.eq(EnrolmentStatus::Active.as_str()))
-        .select((enrolments::capacity, enrolments::active_pairings))
-        .load::<(i32, i32)>(conn)?
+        .select((enrolments::id, enrolments::capacity))
+        .load::<(String, i32)>(conn)?
         .into_iter()
-        .map(|(capacity, taken)| {
-            (
+        .map(|(id, capacity)| {
+            Ok((
+                parse_id(&id, "enrolment")?,
                 u32::try_from(capacity).unwrap_or(0),
-                u32::try_from(taken).unwrap_or(0),
-            )
+            ))
         })
-        .collect())
+        .collect()
 }
 
 /// The entries of the program's pairings, added up per check-in number: ratings only.

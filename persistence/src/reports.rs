@@ -3,7 +3,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use tandem_domain::ids::{GroupId, ReportId};
+use tandem_domain::ids::{GroupId, ReportId, UserId};
 use tandem_domain::safety::{Report, ReportStatus};
 
 use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
@@ -83,28 +83,36 @@ pub fn find(conn: &mut DbConn, id: ReportId) -> Result<Report, StoreError> {
         .try_into()
 }
 
-/// Records how a report was resolved.
+/// Records how a report was resolved, if it is still open: of two admins resolving at
+/// once, the first one's time and name stand. The caller reads it again.
 pub fn update_status(conn: &mut DbConn, report: &Report) -> Result<(), StoreError> {
-    diesel::update(reports::table.find(report.id.to_string()))
-        .set((
-            reports::status.eq(report.status.as_str()),
-            reports::resolved_at.eq(report.resolved_at.map(to_db_time)),
-            reports::resolved_by.eq(report.resolved_by.map(|u| u.to_string())),
-        ))
-        .execute(conn)?;
+    diesel::update(
+        reports::table
+            .find(report.id.to_string())
+            .filter(reports::status.eq(ReportStatus::Open.as_str())),
+    )
+    .set((
+        reports::status.eq(report.status.as_str()),
+        reports::resolved_at.eq(report.resolved_at.map(to_db_time)),
+        reports::resolved_by.eq(report.resolved_by.map(|u| u.to_string())),
+    ))
+    .execute(conn)?;
     Ok(())
 }
 
-/// A group's reports, newest first, optionally of one status.
+/// A group's reports as `reader` may see them (none about the reader: see
+/// `Report::visible_to`), newest first, optionally of one status.
 pub fn list_for_group(
     conn: &mut DbConn,
     group_id: GroupId,
+    reader: UserId,
     status: Option<ReportStatus>,
     before: Option<ReportId>,
     limit: usize,
 ) -> Result<Page<Report, ReportId>, StoreError> {
     let mut query = reports::table
         .filter(reports::group_id.eq(group_id.to_string()))
+        .filter(reports::reported_user_id.ne(reader.to_string()))
         .select(ReportRow::as_select())
         .order(reports::id.desc())
         .into_boxed();

@@ -186,6 +186,13 @@ pub async fn get_program_insights(
             })
             .collect();
             let last_entries = aggregates::last_entries(conn, program_id)?;
+            let taken = insights::places_taken(&journeys, now);
+            let mentors: Vec<(u32, u32)> = aggregates::mentor_capacities(conn, program_id)?
+                .into_iter()
+                .map(|(enrolment, capacity)| {
+                    (capacity, taken.get(&enrolment).copied().unwrap_or(0))
+                })
+                .collect();
             Ok::<_, ApiError>(ProgramInsights {
                 program_id: program_id.0,
                 computed_at: now,
@@ -194,8 +201,7 @@ pub async fn get_program_insights(
                 median_days_to_pairing: insights::median_days_to_pairing(
                     &aggregates::mentee_waits(conn, program_id)?,
                 ),
-                mentor_load: insights::mentor_load(&aggregates::mentor_places(conn, program_id)?)
-                    .into(),
+                mentor_load: insights::mentor_load(&mentors).into(),
                 weeks,
                 at_risk_pairings: insights::at_risk(
                     &journeys,

@@ -17,7 +17,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json, Query};
 use crate::list_response;
 use crate::pagination::PageParams;
-use crate::routes::access::manager_of;
+use crate::routes::access::{manager_of, require_manager};
 use crate::routes::pairings::{one_view, visible_pairing, PairingView};
 use crate::state::AppState;
 use crate::workflows::safety;
@@ -228,8 +228,14 @@ pub async fn list_group_reports(
     let list = state
         .read(move |conn| {
             manager_of(conn, group_id, caller.0)?;
-            let page =
-                reports::list_for_group(conn, group_id, params.status, page.after, page.limit)?;
+            let page = reports::list_for_group(
+                conn,
+                group_id,
+                caller.0,
+                params.status,
+                page.after,
+                page.limit,
+            )?;
             Ok::<_, ApiError>(ReportList {
                 next_cursor: page.next.map(crate::pagination::encode_cursor),
                 items: report_views(conn, page.items)?,
@@ -248,7 +254,7 @@ pub async fn list_group_reports(
     responses(
         (status = 200, description = "Resolved (resolving it again changes nothing)", body = ReportView),
         (status = 403, description = "The caller is a member of the report's group but not an owner or admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such report, or the caller is not in its group", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such report, the caller is not in its group, or the report is about the caller", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A status other than `resolved`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -269,17 +275,18 @@ pub async fn update_report(
                 reports::find(conn, id).map_err(crate::error::not_found_as("report"))?;
             let membership = groups::membership(conn, report.group_id, caller.0)?
                 .ok_or_else(|| ApiError::not_found("report"))?;
-            if !membership.role.can_manage() {
-                return Err(ApiError::Forbidden(
-                    "only the group's owners and admins can do this".into(),
-                ));
+            require_manager(&membership)?;
+            // An admin the report is about is told nothing of it, as if it did not exist.
+            if !report.visible_to(caller.0) {
+                return Err(ApiError::not_found("report"));
             }
             if wanted != ReportStatus::Resolved {
                 return Err(ApiError::invalid("status", "can only be set to resolved"));
             }
             report.resolve(caller.0, now);
             reports::update_status(conn, &report)?;
-            report_view(conn, report)
+            let stored = reports::find(conn, id)?;
+            report_view(conn, stored)
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))

@@ -100,6 +100,9 @@ fn admins_see_how_the_program_is_going_without_private_text() {
         json!({"active": 0, "completed": 2, "ended": 0})
     );
     assert_eq!(later.body["at_risk_pairings"], 0);
+    // Their places are free again, before any job has recorded the completions.
+    assert_eq!(later.body["mentor_load"]["taken"], 0);
+    assert_eq!(later.body["mentor_load"]["idle"], 2);
 }
 
 #[test]

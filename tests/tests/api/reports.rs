@@ -250,3 +250,27 @@ fn an_ended_pairing_can_be_reported_and_a_removed_partner_cannot() {
         json!(bea.id)
     );
 }
+
+#[test]
+fn an_admin_who_is_reported_never_sees_the_report() {
+    let app = TestApp::spawn();
+    let PairedProgram {
+        admin: ada,
+        mentee: bea,
+        mentor: cleo,
+        group,
+        pairing,
+        ..
+    } = app.paired_program();
+    app.set_role(&ada, &group, &cleo, "admin");
+    let filed = report(&app, &bea, &pairing, REASON);
+    assert_eq!(filed.status, 201, "{}", filed.text);
+    let hers = reports_of(&app, &cleo, &group, "");
+    assert_eq!(hers.status, 200, "{}", hers.text);
+    assert_eq!(hers.body["items"], json!([]), "{}", hers.text);
+    assert!(!hers.text.contains(REASON));
+    resolve(&app, &cleo, &filed.body).problem(404);
+    let theirs = reports_of(&app, &ada, &group, "");
+    assert_eq!(theirs.body["items"][0]["reason"], REASON);
+    assert_eq!(resolve(&app, &ada, &filed.body).status, 200);
+}
