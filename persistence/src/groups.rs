@@ -171,6 +171,33 @@ pub fn insert_membership(conn: &mut DbConn, membership: &Membership) -> Result<(
     Ok(())
 }
 
+/// Takes the row locks of these users' memberships of the group for the rest of the
+/// transaction (a no-op update per row, which both engines lock): a pairing of two
+/// members and a block between them, in any programs of the group, then happen one
+/// after the other. One statement per user, in user-id order, so two writers never take
+/// them in opposite orders. A user with no membership (one who left) has no row to
+/// lock; their enrolments were withdrawn, which the pairing's own checks refuse.
+pub fn lock_members(
+    conn: &mut DbConn,
+    group_id: GroupId,
+    users: &[UserId],
+) -> Result<(), StoreError> {
+    let mut users = users.to_vec();
+    users.sort();
+    users.dedup();
+    let group = group_id.to_string();
+    for user in users {
+        diesel::update(
+            memberships::table
+                .filter(memberships::group_id.eq(&group))
+                .filter(memberships::user_id.eq(user.to_string())),
+        )
+        .set(memberships::id.eq(memberships::id))
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// The user's membership of the group, if any.
 pub fn membership(
     conn: &mut DbConn,

@@ -160,7 +160,8 @@ pub fn find(conn: &mut DbConn, id: ProgramId) -> Result<Program, StoreError> {
 ///
 /// Every transaction that writes more than one enrolment of a program (pairing, auto
 /// matching, ending, batches) takes this lock first, so on PostgreSQL they run one after
-/// another per program and can never deadlock on enrolment rows.
+/// another per program and can never deadlock on enrolment rows. Nothing takes it
+/// while holding members' locks (`groups::lock_members`), which come next.
 pub fn lock(conn: &mut DbConn, id: ProgramId) -> Result<(), StoreError> {
     let key = id.to_string();
     let locked = diesel::update(programs::table.find(&key))

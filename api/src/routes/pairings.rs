@@ -23,7 +23,7 @@ use crate::pagination::PageParams;
 use crate::routes::access::{program_for, require_manager};
 use crate::state::AppState;
 use crate::workflows::journey::{self, Followed};
-use crate::workflows::pairing::{make, PairingRequest};
+use crate::workflows::pairing::{lock_members, make, PairingRequest};
 use crate::workflows::{notify, reminders};
 
 /// One side of a pairing.
@@ -322,6 +322,13 @@ pub async fn publish_pairings(
     let items = state
         .write(move |conn| {
             let program = program_locked_for_pairing(conn, program_id, caller.0)?;
+            // Every member of the batch locked at once, in order, before any pairing or
+            // enrolment row: each `make` then takes locks it already holds.
+            let enrolment_ids: Vec<EnrolmentId> = requests
+                .iter()
+                .flat_map(|r| [r.mentor_enrolment_id, r.mentee_enrolment_id])
+                .collect();
+            lock_members(conn, &program, &enrolment_ids)?;
             // Settle every mentor's schedule-completed pairings before making any: each
             // `make` would otherwise lock pairings after earlier items locked enrolments,
             // the reverse of the reminder job's order (pairings, then enrolments).

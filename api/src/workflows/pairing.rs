@@ -9,7 +9,9 @@ use tandem_domain::program::{MatchingMode, Program};
 use tandem_domain::safety::BlockedPairs;
 use tandem_domain::schedule::start_date;
 use tandem_domain::ValidationError;
-use tandem_persistence::{blocks, enrolments, pairings, users, DbConn, StoreError, BLOCKED_PAIR};
+use tandem_persistence::{
+    blocks, enrolments, groups, pairings, users, DbConn, StoreError, BLOCKED_PAIR,
+};
 
 use crate::workflows::{notify, reminders, WorkflowError};
 
@@ -30,6 +32,11 @@ pub fn make(
     request: &PairingRequest,
     now: DateTime<Utc>,
 ) -> Result<Pairing, WorkflowError> {
+    lock_members(
+        conn,
+        program,
+        &[request.mentor_enrolment_id, request.mentee_enrolment_id],
+    )?;
     // A place the schedule freed counts before any job has recorded it.
     reminders::settle_completed_of_enrolment(conn, program, request.mentor_enrolment_id, now)?;
     let (mentor, mentee) = load_pair(conn, program, request)?;
@@ -83,6 +90,30 @@ pub fn make(
         now,
     )?;
     Ok(pairing)
+}
+
+/// Locks the group memberships of these enrolments' members (those of this program; any
+/// other id is left to the checks that answer it). A block between two members takes
+/// the same locks, so a pairing of the two and a block, in any programs of the group,
+/// happen one after the other; the block check and the database's trigger then see a
+/// block committed meanwhile (each statement reads what committed before it began).
+/// Taken after the caller's program lock and before any pairing or enrolment row: the
+/// order every writer keeps.
+pub fn lock_members(
+    conn: &mut DbConn,
+    program: &Program,
+    enrolment_ids: &[EnrolmentId],
+) -> Result<(), WorkflowError> {
+    let mut users = Vec::with_capacity(enrolment_ids.len());
+    for id in enrolment_ids {
+        match enrolments::find(conn, *id) {
+            Ok(found) if found.program_id == program.id => users.push(found.user_id),
+            Ok(_) | Err(StoreError::NotFound) => {}
+            Err(other) => return Err(other.into()),
+        }
+    }
+    groups::lock_members(conn, program.group_id, &users)?;
+    Ok(())
 }
 
 /// Both enrolments of a request, found in this program. An enrolment of any other

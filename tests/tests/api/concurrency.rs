@@ -6,12 +6,15 @@
 //! more active pairings than their capacity, a batch lands whole or not at all, and the
 //! losers get a clean `409` problem, never a `500`. And requests without a precondition
 //! never fail for having raced each other: without `If-Match` the last write wins.
+//! And a block racing a pairing of the same two in another program of the group never
+//! leaves them paired (PostgreSQL, where the two can commit at the same instant).
 
 use std::collections::BTreeMap;
 use std::sync::Barrier;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use tandem_tests::scenarios::INTRODUCTION;
 use tandem_tests::templates::book_club;
 use tandem_tests::{OpenProgram, Request, Response, TestApp, TestUser};
 
@@ -48,14 +51,23 @@ fn post_all_at_once(app: &TestApp, token: &str, calls: &[(String, Value)]) -> Ve
 /// Sends every request from a thread of its own, all released together by a barrier;
 /// answers the responses in the order given.
 fn send_all_at_once(requests: Vec<Request>) -> Vec<Response> {
+    send_staggered(requests.into_iter().map(|r| (Duration::ZERO, r)).collect())
+}
+
+/// Like [`send_all_at_once`], each request sent its delay after the barrier: a sweep of
+/// small delays lands the racers' transactions at many different overlaps.
+fn send_staggered(requests: Vec<(Duration, Request)>) -> Vec<Response> {
     let barrier = Barrier::new(requests.len());
     std::thread::scope(|scope| {
         let threads: Vec<_> = requests
             .into_iter()
-            .map(|request| {
+            .map(|(delay, request)| {
                 let barrier = &barrier;
                 scope.spawn(move || {
                     barrier.wait();
+                    if !delay.is_zero() {
+                        std::thread::sleep(delay);
+                    }
                     request.send()
                 })
             })
@@ -494,4 +506,118 @@ fn every_patch_without_if_match_wins_instead_of_conflicting() {
         ));
     }
     assert!(failed.is_empty(), "{failed:#?}");
+}
+
+/// How many rounds race a block against a pairing of the same two elsewhere.
+const BLOCK_ROUNDS: usize = 20;
+
+/// What went wrong in one round of the block race, if anything.
+fn block_race_round(
+    app: &TestApp,
+    ada: &TestUser,
+    group: &Value,
+    (first, second): (&Value, &Value),
+    round: usize,
+) -> Option<String> {
+    let bea = app.member(group, &format!("Bea{round}"));
+    let cleo = app.member(group, &format!("Cleo{round}"));
+    let mentor_first = id(&app.enrol_mentor(&cleo, first, Some(1)));
+    let mentee_first = id(&app.enrol_mentee(&bea, first));
+    let paired = app.pair(ada, first, &mentor_first, &mentee_first, INTRODUCTION);
+    let mentor = id(&app.enrol_mentor(&cleo, second, Some(1)));
+    let mentee = id(&app.enrol_mentee(&bea, second));
+    // Rounds sweep who starts first and by how much (0 to 1.2 ms either way).
+    let offset = Duration::from_micros(300 * (round % 5) as u64);
+    let (block_delay, pair_delay) = if round.is_multiple_of(2) {
+        (Duration::ZERO, offset)
+    } else {
+        (offset, Duration::ZERO)
+    };
+    let block = app
+        .post(&format!("/v1/pairings/{}/block", id(&paired)))
+        .token(&bea.token)
+        .json(&json!({"reason": "He kept pressing me for my address"}));
+    // One round in three publishes it as a batch, which locks its members up front.
+    let batch = round % 3 == 2;
+    let pair = if batch {
+        app.post(&format!(
+            "/v1/programs/{}/pairings/batch",
+            program_id(second)
+        ))
+        .token(&ada.token)
+        .json(&json!({"pairings": [pairing(&mentor, &mentee)]}))
+    } else {
+        app.post(&format!("/v1/programs/{}/pairings", program_id(second)))
+            .token(&ada.token)
+            .json(&pairing(&mentor, &mentee))
+    };
+    let [blocked, made]: [Response; 2] =
+        send_staggered(vec![(block_delay, block), (pair_delay, pair)])
+            .try_into()
+            .expect("two answers");
+
+    if blocked.status != 200 || blocked.body["status"] != "ended" {
+        return Some(format!(
+            "round {round}: block {} {}",
+            blocked.status, blocked.text
+        ));
+    }
+    match made.status {
+        // Refused: the block was seen.
+        409 => {}
+        // Made first: the block must have ended it.
+        201 => {
+            let made = if batch {
+                &made.body["items"][0]
+            } else {
+                &made.body
+            };
+            let now = app
+                .get(&format!("/v1/pairings/{}", id(made)))
+                .token(&ada.token)
+                .send();
+            if now.body["status"] != "ended" {
+                return Some(format!(
+                    "round {round}: the pairing made beside the block is {}",
+                    now.body["status"]
+                ));
+            }
+        }
+        other => return Some(format!("round {round}: pairing {other} {}", made.text)),
+    }
+    let still_paired = active_pairings(app, ada, second)
+        .iter()
+        .any(|p| mentee_of(p) == mentee);
+    still_paired.then(|| {
+        format!(
+            "round {round}: blocked, yet actively paired ({})",
+            made.status
+        )
+    })
+}
+
+#[test]
+fn a_block_racing_a_pairing_of_the_two_elsewhere_never_leaves_them_paired() {
+    let app = TestApp::spawn();
+    let OpenProgram {
+        admin: ada,
+        group,
+        program: first,
+        ..
+    } = app.open_program(json!({"matching": "admin"}));
+    let second = app.create_open_program(
+        &ada,
+        &group,
+        json!({"template_key": "new-parents", "name": "Second year", "matching": "admin"}),
+    );
+
+    let failed: Vec<String> = (0..BLOCK_ROUNDS)
+        .filter_map(|round| block_race_round(&app, &ada, &group, (&first, &second), round))
+        .collect();
+
+    assert!(
+        failed.is_empty(),
+        "{} of {BLOCK_ROUNDS} rounds failed: {failed:#?}",
+        failed.len()
+    );
 }
