@@ -172,17 +172,21 @@ pub fn time_zones(
     conn: &mut DbConn,
     ids: &[UserId],
 ) -> Result<std::collections::HashMap<UserId, chrono_tz::Tz>, StoreError> {
-    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
-    users::table
-        .filter(users::id.eq_any(keys))
-        .select((users::id, users::time_zone))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .map(|(id, zone)| {
-            Ok((
+    // In chunks: a program's insights ask for every mentee at once, more than the
+    // engines' bound parameters allow in one statement (32,766 on SQLite).
+    let mut zones = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        let keys: Vec<String> = chunk.iter().map(ToString::to_string).collect();
+        for (id, zone) in users::table
+            .filter(users::id.eq_any(keys))
+            .select((users::id, users::time_zone))
+            .load::<(String, String)>(conn)?
+        {
+            zones.insert(
                 parse_id(&id, "user")?,
                 zone.parse().unwrap_or(chrono_tz::Tz::UTC),
-            ))
-        })
-        .collect()
+            );
+        }
+    }
+    Ok(zones)
 }
