@@ -36,6 +36,15 @@ pub enum NotificationPayload {
 }
 
 impl NotificationPayload {
+    /// The pairing whose unread notifications of this kind coalesce into one (new
+    /// messages); `None` for kinds where every event is its own notification.
+    pub fn coalesces_for(&self) -> Option<PairingId> {
+        match self {
+            NotificationPayload::NewMessages(data) => Some(data.pairing_id),
+            _ => None,
+        }
+    }
+
     /// The kind's stored and published name.
     pub fn kind(&self) -> &'static str {
         match self {

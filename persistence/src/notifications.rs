@@ -205,6 +205,20 @@ pub fn unread_of_kind(
         .collect()
 }
 
+/// One of the user's notifications; someone else's is not found.
+pub fn find_own(
+    conn: &mut DbConn,
+    user_id: UserId,
+    id: NotificationId,
+) -> Result<Notification, StoreError> {
+    notifications::table
+        .find(id.to_string())
+        .filter(notifications::user_id.eq(user_id.to_string()))
+        .select(Row::as_select())
+        .first::<Row>(conn)?
+        .try_into()
+}
+
 /// Replaces the data of a notification that is still unread (same kind). Answers false
 /// when it was read meanwhile: the update re-checks `read_at` on the row as committed.
 pub fn update_unread(

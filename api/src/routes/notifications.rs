@@ -271,6 +271,7 @@ pub async fn list_notifications(
     responses(
         (status = 200, description = "The notification, read or unread", body = NotificationView),
         (status = 404, description = "No such notification of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Marking a `new_messages` notification unread while a newer one of the same pairing is unread (it already counts the messages)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -286,6 +287,14 @@ pub async fn update_notification(
     let read_at = body.0.read.then(|| state.now());
     let notification = state
         .write(move |conn| {
+            if read_at.is_none() {
+                crate::workflows::notify::check_may_mark_unread(conn, caller.0, id)
+                    .map_err(ApiError::from)
+                    .map_err(|e| match e {
+                        ApiError::NotFound(_) => ApiError::not_found("notification"),
+                        other => other,
+                    })?;
+            }
             notifications::set_read(conn, caller.0, id, read_at)
                 .map_err(crate::error::not_found_as("notification"))
         })

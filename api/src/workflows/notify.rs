@@ -62,6 +62,32 @@ pub fn pairing_ended(
     Ok(())
 }
 
+/// Marking a notification unread again must not leave two unread where events
+/// coalesce into one (a pairing's new messages): refused while a newer one is unread,
+/// which already counts the messages since. Under the pairing's lock, which posting a
+/// message holds too.
+pub fn check_may_mark_unread(
+    conn: &mut DbConn,
+    reader: UserId,
+    id: tandem_domain::ids::NotificationId,
+) -> Result<(), WorkflowError> {
+    let target = notifications::find_own(conn, reader, id)?;
+    let Some(pairing) = target.payload.coalesces_for() else {
+        return Ok(());
+    };
+    tandem_persistence::pairings::lock(conn, pairing)?;
+    let kind = target.payload.kind();
+    let newer_unread = notifications::unread_of_kind(conn, reader, kind)?
+        .iter()
+        .any(|n| n.id != id && n.payload.coalesces_for() == Some(pairing));
+    if newer_unread {
+        return Err(WorkflowError::Conflict(
+            "another unread notification of this pairing's new messages already counts them: mark that one instead".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The member learns an admin's decision on their enrolment.
 pub fn enrolment_decided(
     conn: &mut DbConn,
@@ -106,12 +132,13 @@ pub fn new_message(
         return Ok(());
     };
     let unread = notifications::unread_of_kind(conn, reader, "new_messages")?;
-    let earlier = unread.into_iter().find_map(|n| match n.payload {
-        NotificationPayload::NewMessages(data) if data.pairing_id == pairing.id => {
-            Some((n.id, data))
-        }
-        _ => None,
-    });
+    let earlier = unread
+        .into_iter()
+        .filter(|n| n.payload.coalesces_for() == Some(pairing.id))
+        .find_map(|n| match n.payload {
+            NotificationPayload::NewMessages(data) => Some((n.id, data)),
+            _ => None,
+        });
     let fresh = NewMessagesData {
         pairing_id: pairing.id,
         program_id: program.id,

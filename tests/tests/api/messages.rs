@@ -431,3 +431,35 @@ fn messages_posted_at_once_still_make_one_unread_notification() {
     assert_eq!(unread.len(), 1, "{unread:?}");
     assert_eq!(unread[0]["data"]["count"], AT_ONCE);
 }
+
+#[test]
+fn an_older_new_messages_notification_cannot_be_reopened_beside_a_newer_one() {
+    let app = TestApp::spawn();
+    let PairedProgram {
+        mentee: bea,
+        mentor: cleo,
+        pairing,
+        ..
+    } = app.paired_program();
+    let mark = |notification: &Value, read: bool| {
+        app.patch(&format!(
+            "/v1/me/notifications/{}",
+            notification["id"].as_str().expect("notification id")
+        ))
+        .token(&cleo.token)
+        .json(&json!({ "read": read }))
+        .send()
+    };
+    say(&app, &bea, &pairing, "First");
+    let older = unread_new_messages(&app, &cleo).pop().expect("one unread");
+    assert_eq!(mark(&older, true).status, 200);
+    say(&app, &bea, &pairing, "Second");
+    let newer = unread_new_messages(&app, &cleo).pop().expect("a new one");
+    assert_ne!(older["id"], newer["id"]);
+    // Two unread for one pairing would count the same messages twice.
+    mark(&older, false).problem(409);
+    assert_eq!(unread_new_messages(&app, &cleo).len(), 1);
+    assert_eq!(mark(&newer, true).status, 200);
+    assert_eq!(mark(&older, false).status, 200);
+    assert_eq!(unread_new_messages(&app, &cleo).len(), 1);
+}
