@@ -139,14 +139,8 @@ impl TestApp {
             program,
         } = self.open_program(json!({"duration_weeks": weeks, "cadence_days": 7}));
         let cleo = self.member(&group, "Cleo");
-        for (user, zone) in [(&bea, mentee_zone), (&cleo, mentor_zone)] {
-            let response = self
-                .patch("/v1/me")
-                .token(&user.token)
-                .json(&json!({"time_zone": zone}))
-                .send();
-            assert_eq!(response.status, 200, "set time zone: {}", response.text);
-        }
+        self.set_time_zone(&bea, mentee_zone);
+        self.set_time_zone(&cleo, mentor_zone);
         let mentee_enrolment = self.enrol_mentee(&bea, &program);
         let mentor_enrolment = self.enrol_mentor(&cleo, &program, Some(2));
         self.clock
