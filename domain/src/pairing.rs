@@ -77,6 +77,18 @@ pub fn validate_introduction(raw: &str, field: &str) -> Result<String, Validatio
     Ok(text)
 }
 
+/// The reason of an end, a block or a report: 1–1000 characters after trimming.
+pub fn validate_reason(raw: &str) -> Result<String, ValidationError> {
+    let reason = text::clean(raw, "reason", Lines::Many)?;
+    if reason.is_empty() || text::length(raw, &reason) > MAX_END_REASON {
+        return Err(ValidationError::new(
+            "reason",
+            "must be 1 to 1000 characters",
+        ));
+    }
+    Ok(reason)
+}
+
 /// Nobody is paired with themselves (a member enrolled on both sides of a program is
 /// never their own mentor), nor with a member either of them blocked in the group.
 /// Making a pairing, auto matching and suggestions all ask here.
@@ -194,11 +206,7 @@ impl Pairing {
 
     /// Ends an active pairing early, with a reason (1–1000 characters).
     pub fn end(&mut self, by: UserId, reason: &str, now: DateTime<Utc>) -> Result<(), DomainError> {
-        let raw = reason;
-        let reason = text::clean(raw, "reason", Lines::Many)?;
-        if reason.is_empty() || text::length(raw, &reason) > MAX_END_REASON {
-            return Err(ValidationError::new("reason", "must be 1 to 1000 characters").into());
-        }
+        let reason = validate_reason(reason)?;
         if self.status != PairingStatus::Active {
             return Err(DomainError::Conflict("only an active pairing can be ended"));
         }

@@ -7,25 +7,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{GroupId, PairingId, ProgramId, ReportId, UserId};
-use crate::pairing::{Pairing, MAX_END_REASON};
-use crate::text::{self, Lines};
-use crate::{DomainError, ValidationError};
+use crate::pairing::Pairing;
+use crate::DomainError;
 
 /// What the blocked partner and the pairing's readers see as the end reason: the
 /// blocker's own reason stays with the block, and the word "block" is never shown.
 pub const BLOCK_END_REASON: &str = "The pairing was ended.";
 
-/// The reason of a block or a report: 1–1000 characters, like an end reason.
-pub fn validate_reason(raw: &str) -> Result<String, ValidationError> {
-    let reason = text::clean(raw, "reason", Lines::Many)?;
-    if reason.is_empty() || text::length(raw, &reason) > MAX_END_REASON {
-        return Err(ValidationError::new(
-            "reason",
-            "must be 1 to 1000 characters",
-        ));
-    }
-    Ok(reason)
-}
+/// A block's or a report's reason follows the end reason's rule.
+pub use crate::pairing::validate_reason;
 
 /// The other partner, when `caller` is one of the pairing's two; an admin or anyone
 /// else may not block or report in a pair's name.
