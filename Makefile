@@ -2,11 +2,27 @@
 CARGO ?= cargo
 PG_TEST_URL ?= $(TANDEM_TEST_DATABASE_URL)
 
-.PHONY: run test test-sqlite test-postgres lint lint-spec fmt openapi bench bench-matching migrate contract
+.PHONY: run demo bench-data test test-sqlite test-postgres lint lint-spec fmt openapi bench bench-matching migrate contract
 
 ## Build and serve on 127.0.0.1:8080 with ./data/tandem.db (created and migrated).
 run:
 	$(CARGO) run --release --bin tandem -- serve
+
+## The demo in one command: build (release), fill the configured database (default
+## ./data/tandem.db) with the demo community once, print its logins, then serve.
+## DEMO_LANG=it for the Italian community.
+DEMO_LANG ?= en
+demo:
+	$(CARGO) build --release --bin tandem
+	./target/release/tandem demo --lang $(DEMO_LANG)
+	./target/release/tandem serve
+
+## Benchmark data into the configured database (use an empty one): SCALE=1 is about
+## 5,000 users and 4,000 pairings; the logins go to bench/data/users.json.
+SCALE ?= 1
+bench-data:
+	$(CARGO) build --release --bin tandem
+	./target/release/tandem demo --scale $(SCALE)
 
 ## Apply migrations to the configured database and exit.
 migrate:

@@ -16,7 +16,7 @@ use tandem_persistence::{pairings, Db, StoreError};
 use crate::workflows::{reminders, WorkflowError};
 
 /// Pairings claimed and committed together: small enough to keep locks short.
-const BATCH: usize = 100;
+pub(crate) const BATCH: usize = 100;
 
 /// How long a pairing whose step failed for good (not contention) waits before it is
 /// tried again, so one bad row cannot hold back everyone else's reminders.
@@ -102,7 +102,9 @@ pub fn run_once(db: &Db, now: DateTime<Utc>) -> Result<JobReport, WorkflowError>
     }
 }
 
-fn run_batch(
+/// One batch: claims what is due, runs each step, frees the completed places. The demo
+/// runs it inside its own transaction at past instants.
+pub(crate) fn run_batch(
     conn: &mut tandem_persistence::DbConn,
     now: DateTime<Utc>,
 ) -> Result<JobReport, WorkflowError> {

@@ -109,7 +109,9 @@ fn busy() -> ApiError {
     }
 }
 
-fn hash(password: &str) -> Result<String, ApiError> {
+/// Hashes on the calling thread, outside the bound: for the demo, which hashes its one
+/// shared password once.
+pub(crate) fn hash(password: &str) -> Result<String, ApiError> {
     let failed = |e: &dyn std::fmt::Display| {
         ApiError::Internal(anyhow::anyhow!("hashing a password failed: {e}"))
     };

@@ -359,7 +359,7 @@ pub async fn join_group(
 }
 
 /// 10 characters from an alphabet without look-alikes (no 0/O, 1/I/L): about 50 bits.
-fn new_invite_code() -> String {
+pub(crate) fn new_invite_code() -> String {
     const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
     let mut rng = rand::thread_rng();
     (0..10)

@@ -7,6 +7,7 @@ mod check_ins;
 mod concurrency;
 mod contract;
 mod conventions;
+mod demo;
 mod enrolments;
 mod groups;
 mod idempotency;
