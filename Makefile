@@ -2,7 +2,7 @@
 CARGO ?= cargo
 PG_TEST_URL ?= $(TANDEM_TEST_DATABASE_URL)
 
-.PHONY: run demo bench-data test test-sqlite test-postgres lint lint-spec fmt openapi bench bench-matching migrate contract
+.PHONY: run demo bench-data test test-sqlite test-postgres lint lint-spec fmt openapi bench bench-matching migrate contract contract-test build-server
 
 ## Build and serve on 127.0.0.1:8080 with ./data/tandem.db (created and migrated).
 run:
@@ -33,10 +33,14 @@ migrate:
 ## so features resolve alike and the dependency tree is built once.
 test: test-sqlite test-postgres
 
-test-sqlite:
+## The fault tests run the real `tandem serve` binary (target/debug/tandem).
+build-server:
+	$(CARGO) build --workspace --bin tandem
+
+test-sqlite: build-server
 	TANDEM_TEST_BACKEND=sqlite $(CARGO) test --workspace
 
-test-postgres:
+test-postgres: build-server
 ifeq ($(strip $(PG_TEST_URL)),)
 	@echo "SKIPPED: the PostgreSQL run (set TANDEM_TEST_DATABASE_URL=postgres://... to test PostgreSQL too)"
 else
@@ -59,8 +63,11 @@ $(REDOCLY):
 
 ## Fuzz the served API against its own spec (Schemathesis, pinned; installed once
 ## under target/ with python3 -m venv). A few minutes; fails on any finding.
-contract:
+## `make contract` is the older name of the same run.
+contract-test:
 	scripts/contract-test.sh
+
+contract: contract-test
 
 fmt:
 	$(CARGO) fmt --all

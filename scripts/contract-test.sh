@@ -192,7 +192,7 @@ expected-statuses = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429]
 # These bodies are checked against stored data no schema can describe: answers against
 # the program's questions, a duration against the template's guide, enrolment ids
 # against the program, a template's weeks against its duration and its question keys
-# against each other, a message's week against the program's guide (also as `?week=`).
+# against each other, a message's week against the program's guide (also as ?week=).
 # A schema-valid body can still be 422 there, naming the field.
 [[operations]]
 include-operation-id = [

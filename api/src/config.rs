@@ -17,6 +17,10 @@ pub struct DatabaseSettings {
     /// Connections in the pool.
     #[arg(long, env = "TANDEM_DB_POOL_SIZE", default_value_t = 10)]
     pub db_pool_size: u32,
+    /// How long a request waits for a pooled connection before it is answered 503, in
+    /// milliseconds. Short, so that a database outage is a quick 503, not a hang.
+    #[arg(long, env = "TANDEM_DB_CONNECT_TIMEOUT_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub db_connect_timeout_ms: u64,
 }
 
 impl DatabaseSettings {
@@ -24,7 +28,7 @@ impl DatabaseSettings {
         DbConfig {
             url: self.database_url.clone(),
             pool_size: self.db_pool_size.max(1),
-            connect_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_millis(self.db_connect_timeout_ms),
         }
     }
 }

@@ -258,6 +258,10 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(cause = %cause, "database unavailable");
                 ApiError::database_unavailable()
             }
+            StoreError::ConnectionLost(cause) => {
+                tracing::warn!(cause = %cause, "database connection lost");
+                ApiError::database_unavailable()
+            }
             StoreError::Busy(cause) => {
                 tracing::warn!(cause = %cause, "database busy");
                 ApiError::Unavailable {

@@ -128,7 +128,13 @@ pub(crate) fn run_batch(
                 }
             }
             // Contention or an outage passes: the whole batch is retried next run.
-            Err(error @ WorkflowError::Store(StoreError::Busy(_) | StoreError::Unavailable(_))) => {
+            Err(
+                error @ WorkflowError::Store(
+                    StoreError::Busy(_)
+                    | StoreError::Unavailable(_)
+                    | StoreError::ConnectionLost(_),
+                ),
+            ) => {
                 return Err(error);
             }
             Err(error) => {

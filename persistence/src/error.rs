@@ -18,6 +18,10 @@ pub enum StoreError {
     /// PostgreSQL gave up on a lock or a serializable transaction. Worth a retry.
     #[error("database busy: {0}")]
     Busy(String),
+    /// The connection broke during the request (the server went away or restarted).
+    /// Nothing was acknowledged; worth a retry once the database is back.
+    #[error("database connection lost: {0}")]
+    ConnectionLost(String),
     /// Opening or migrating the database failed.
     #[error("database setup failed: {0}")]
     Setup(String),
@@ -55,6 +59,13 @@ impl From<DieselError> for StoreError {
                     .map(str::to_owned)
                     .unwrap_or_else(|| info.message().to_owned()),
             ),
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                ref info,
+            ) => StoreError::ConnectionLost(info.message().to_owned()),
+            DieselError::DatabaseError(_, ref info) if is_connection_lost(info.message()) => {
+                StoreError::ConnectionLost(info.message().to_owned())
+            }
             DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, ref info) => {
                 StoreError::Busy(info.message().to_owned())
             }
@@ -77,9 +88,32 @@ fn is_busy(message: &str) -> bool {
         || message.contains("lock timeout")
 }
 
+/// libpq's texts when the server goes away mid-request (SQLSTATE 57P01 and friends reach
+/// diesel as unknown errors): an outage, not a bug.
+fn is_connection_lost(message: &str) -> bool {
+    message.contains("terminating connection")
+        || message.contains("server closed the connection")
+        || message.contains("no connection to the server")
+        || message.contains("could not receive data from server")
+        || message.contains("could not send data to server")
+        || message.contains("the database system is shutting down")
+        || message.contains("the database system is starting up")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lost_connection_texts_are_an_outage() {
+        assert!(is_connection_lost(
+            "terminating connection due to administrator command"
+        ));
+        assert!(is_connection_lost(
+            "server closed the connection unexpectedly"
+        ));
+        assert!(!is_connection_lost("no such table: users"));
+    }
 
     #[test]
     fn busy_texts_of_both_engines_are_busy() {

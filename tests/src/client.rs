@@ -37,6 +37,12 @@ impl Request {
         self
     }
 
+    /// Gives up after `timeout` (the agent's default is 30 s).
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.inner = self.inner.timeout(timeout);
+        self
+    }
+
     pub fn json(mut self, body: &Value) -> Self {
         self.body = Some(("application/json".into(), body.to_string().into_bytes()));
         self
@@ -48,6 +54,13 @@ impl Request {
     }
 
     pub fn send(self) -> Response {
+        self.try_send()
+            .unwrap_or_else(|error| panic!("request failed: {error}"))
+    }
+
+    /// Sends; a transport failure (refused, reset, timed out) is an `Err`, for tests
+    /// that cut the server off on purpose.
+    pub fn try_send(self) -> Result<Response, String> {
         let result = match self.body {
             Some((content_type, bytes)) => self
                 .inner
@@ -57,7 +70,7 @@ impl Request {
         };
         let response = match result {
             Ok(response) | Err(ureq::Error::Status(_, response)) => response,
-            Err(other) => panic!("request failed: {other}"),
+            Err(other) => return Err(other.to_string()),
         };
         let status = response.status();
         let content_type = response
@@ -75,13 +88,13 @@ impl Request {
             .collect();
         let text = response.into_string().unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Response {
+        Ok(Response {
             status,
             content_type,
             headers,
             text,
             body,
-        }
+        })
     }
 }
 

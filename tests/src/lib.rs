@@ -15,6 +15,7 @@ pub mod answers;
 pub mod client;
 pub mod db;
 pub mod journey;
+pub mod process;
 pub mod scenarios;
 pub mod story;
 pub mod templates;
@@ -28,7 +29,7 @@ use tandem_api::limits::LimitSettings;
 use tandem_api::{AppConfig, Application};
 
 pub use client::{Request, Response};
-use db::TestDb;
+pub use db::TestDb;
 pub use scenarios::{GroupWithMembers, OpenProgram, PairCandidates, PairedProgram};
 
 /// The secret the test servers sign with, so tests can forge tokens on purpose.
@@ -153,6 +154,11 @@ impl TestApp {
             database,
             db,
         }
+    }
+
+    /// This server's database, to serve it from other processes (kept while held).
+    pub fn shared_database(&self) -> Arc<TestDb> {
+        Arc::clone(&self.db)
     }
 
     /// The URL of this test's database, for tests that look behind the API.
