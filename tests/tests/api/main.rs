@@ -17,6 +17,7 @@ mod members;
 mod messages;
 mod notifications;
 mod openapi;
+mod operations;
 mod pairings;
 mod privacy;
 mod programs;
