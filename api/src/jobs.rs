@@ -207,9 +207,16 @@ pub fn spawn_loop(db: Db, clock: Arc<dyn Clock>, interval: Duration) -> JobLoop 
         let mut ticks = tokio::time::interval(interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let tick = std::pin::pin!(ticks.tick());
-            let stop = std::pin::pin!(stopped.wait_for(|stop| *stop));
-            if let Either::Right(_) = futures_util::future::select(tick, stop).await {
+            // A tick that is due as the stop comes does not start a run.
+            let stopping = {
+                let tick = std::pin::pin!(ticks.tick());
+                let stop = std::pin::pin!(stopped.wait_for(|stop| *stop));
+                matches!(
+                    futures_util::future::select(tick, stop).await,
+                    Either::Right(_)
+                )
+            };
+            if stopping || *stopped.borrow() {
                 return;
             }
             let db = db.clone();

@@ -133,6 +133,9 @@ fn serve(settings: ServeSettings) -> anyhow::Result<()> {
         PublicUrl::configured_or_bound(settings.public_url.as_deref(), listener.local_addr()?)?;
     tracing::info!(address = %listener.local_addr()?, public_url = public_url.as_str(), "serving; docs at /docs");
     actix_web::rt::System::new().block_on(async move {
+        // Listening before the application is built: a signal during start-up then
+        // stops the server gracefully as soon as it runs, rather than killing it.
+        let stop = stop_signal().context("listening for stop signals")?;
         let app = Application::build(
             listener,
             db,
@@ -151,16 +154,12 @@ fn serve(settings: ServeSettings) -> anyhow::Result<()> {
         let server = app.handle();
         let shutdown_timeout = settings.shutdown_timeout_secs;
         actix_web::rt::spawn(async move {
-            match stop_signal().await {
-                Ok(signal) => tracing::info!(
-                    signal,
-                    shutdown_timeout,
-                    "stopping: no new connections; in-flight requests and a job run in progress finish first"
-                ),
-                Err(error) => {
-                    tracing::error!(error = %error, "cannot listen for stop signals; stopping");
-                }
-            }
+            let signal = stop.await;
+            tracing::info!(
+                signal,
+                shutdown_timeout,
+                "stopping: no new connections; in-flight requests and a job run in progress finish first"
+            );
             server.stop(true).await;
         });
         app.run_until_stopped().await.context("serving")?;
@@ -169,23 +168,28 @@ fn serve(settings: ServeSettings) -> anyhow::Result<()> {
     })
 }
 
-/// Waits for SIGTERM (orchestrators, `kill`) or SIGINT (Ctrl-C): both stop gracefully.
+/// Resolves at SIGTERM (orchestrators, `kill`) or SIGINT (Ctrl-C), naming it: both
+/// stop gracefully. The handlers are installed at once, before the first poll.
 #[cfg(unix)]
-async fn stop_signal() -> std::io::Result<&'static str> {
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = &'static str>> {
     use futures_util::future::{select, Either};
     use tokio::signal::unix::{signal, SignalKind};
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
-    let terminated = std::pin::pin!(terminate.recv());
-    let interrupted = std::pin::pin!(interrupt.recv());
-    let first = match select(terminated, interrupted).await {
-        Either::Left(_) => "SIGTERM",
-        Either::Right(_) => "SIGINT",
-    };
-    Ok(first)
+    Ok(async move {
+        let terminated = std::pin::pin!(terminate.recv());
+        let interrupted = std::pin::pin!(interrupt.recv());
+        match select(terminated, interrupted).await {
+            Either::Left(_) => "SIGTERM",
+            Either::Right(_) => "SIGINT",
+        }
+    })
 }
 
 #[cfg(not(unix))]
-async fn stop_signal() -> std::io::Result<&'static str> {
-    tokio::signal::ctrl_c().await.map(|()| "Ctrl-C")
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = &'static str>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    })
 }
