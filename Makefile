@@ -2,7 +2,7 @@
 CARGO ?= cargo
 PG_TEST_URL ?= $(TANDEM_TEST_DATABASE_URL)
 
-.PHONY: run demo bench-data test test-sqlite test-postgres lint lint-spec fmt openapi bench bench-matching migrate contract contract-test build-server
+.PHONY: run demo bench-data test test-sqlite test-postgres chromium lint lint-spec fmt openapi bench bench-matching migrate contract contract-test build-server
 
 ## Build and serve on 127.0.0.1:8080 with ./data/tandem.db (created and migrated).
 run:
@@ -30,15 +30,26 @@ migrate:
 
 ## The whole suite: unit tests, then black-box tests on SQLite, then on PostgreSQL
 ## when TANDEM_TEST_DATABASE_URL names a server. Both runs select the whole workspace,
-## so features resolve alike and the dependency tree is built once.
+## so features resolve alike and the dependency tree is built once. The SQLite run
+## also drives the real binary (shutdown, logs) and a headless Chromium (the docs).
 test: test-sqlite test-postgres
 
 ## The fault tests run the real `tandem serve` binary (target/debug/tandem).
 build-server:
 	$(CARGO) build --workspace --bin tandem
 
-test-sqlite: build-server
+test-sqlite: build-server chromium
 	TANDEM_TEST_BACKEND=sqlite $(CARGO) test --workspace
+
+## The browser test needs Chromium: installed from Debian when missing (as root), else
+## a clear failure saying how to get it.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || [ -n "$$TANDEM_TEST_CHROMIUM" ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "chromium is missing: install it (sudo apt-get install chromium) or set TANDEM_TEST_CHROMIUM" >&2; exit 1; \
+	  fi; }
 
 test-postgres: build-server
 ifeq ($(strip $(PG_TEST_URL)),)

@@ -4,11 +4,12 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_cors::Cors;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ResourceDef, Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::middleware::{from_fn, Next};
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::middleware::{from_fn, Condition, Next};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer, ResponseError};
 use tandem_domain::clock::Clock;
 use tandem_persistence::Db;
 use tracing::Instrument;
@@ -27,7 +28,7 @@ use crate::routes::{
     auth, calendar, check_ins, enrolments, groups, health, insights, matching, me, members,
     messages, notifications, pairings, programs, safety,
 };
-use crate::state::AppState;
+use crate::state::{AppState, MetricsToken};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -35,6 +36,7 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
+        .service(health::metrics)
         .service(
             scope("/v1")
                 .configure(auth::configure)
@@ -79,6 +81,13 @@ pub struct AppConfig {
     pub jobs_interval: Option<std::time::Duration>,
     /// The base of absolute links (calendar feed URLs).
     pub public_url: PublicUrl,
+    /// Origins allowed to call from browsers (validated: [`crate::config::cors_origins`]);
+    /// empty for no CORS headers at all.
+    pub cors_origins: Vec<String>,
+    /// The bearer token `GET /metrics` requires; `None` leaves it open.
+    pub metrics_token: Option<String>,
+    /// How long a stopping server gives in-flight requests.
+    pub shutdown_timeout: std::time::Duration,
 }
 
 impl Application {
@@ -89,6 +98,7 @@ impl Application {
         config: AppConfig,
     ) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
+        crate::metrics::install();
         let limits = &config.limits;
         let jobs = config.jobs_interval.map(|interval| JobLoop {
             db: db.clone(),
@@ -103,7 +113,9 @@ impl Application {
             auth_limits: AuthLimits::from_settings(limits),
             trusted_proxies: limits.trusted_proxies.clone(),
             public_url: config.public_url.clone(),
+            metrics_token: config.metrics_token.as_deref().map(MetricsToken::new),
         });
+        let cors_origins: Arc<[String]> = config.cors_origins.clone().into();
         let workers = config.workers;
         let spec = crate::openapi::spec();
         let methods = web::Data::new(MethodTable::from_spec(&spec));
@@ -111,6 +123,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             let spec_json = spec_json.clone();
             let methods = methods.clone();
+            let cors = Condition::new(!cors_origins.is_empty(), cors(&cors_origins));
             let (app, _) = App::new()
                 .into_utoipa_app()
                 .configure(routes)
@@ -153,8 +166,14 @@ impl Application {
                     async move { Err::<HttpResponse, _>(answer) }
                 }))
                 .wrap(from_fn(crate::idempotency::idempotency))
+                .wrap(cors)
+                .wrap(from_fn(cors_refusal_as_problem))
                 .wrap(from_fn(request_context))
         })
+        // Signals are the binary's to handle (`main.rs`): SIGINT stops as gracefully as
+        // SIGTERM, and servers started inside tests ignore the test process's signals.
+        .disable_signals()
+        .shutdown_timeout(config.shutdown_timeout.as_secs())
         .listen(listener)?;
         if let Some(workers) = workers {
             server = server.workers(workers);
@@ -175,15 +194,16 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves (and runs the jobs, when on) until the server is stopped.
+    /// Serves (and runs the jobs, when on) until the server is stopped. A graceful stop
+    /// lets in-flight requests finish (up to the shutdown timeout), then waits for a
+    /// job run in progress to commit; no new run starts.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let jobs = self
             .jobs
             .map(|jobs| crate::jobs::spawn_loop(jobs.db, jobs.clock, jobs.interval));
         let served = self.server.await;
         if let Some(jobs) = jobs {
-            // A run in progress finishes its transaction on the blocking pool.
-            jobs.abort();
+            jobs.stop().await;
         }
         served
     }
@@ -253,6 +273,55 @@ async fn only_get() -> Result<HttpResponse, ApiError> {
     })
 }
 
+/// The CORS policy: the configured origins, the methods the API uses, the headers its
+/// clients send, and the answer headers a browser page may read.
+fn cors(origins: &[String]) -> Cors {
+    let cors = origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin));
+    cors.allowed_methods(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            HeaderName::from_static("idempotency-key"),
+            REQUEST_ID,
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            REQUEST_ID,
+            header::CONTENT_DISPOSITION,
+        ])
+        // An hour spares most preflights, and a changed policy reaches browsers soon.
+        .max_age(3600)
+}
+
+/// A preflight the CORS policy refuses (an origin, method or header not allowed)
+/// answers 400 problem+json like every other refusal, not actix-cors's plain text. It
+/// carries no `Access-Control-Allow-Origin`, so the browser blocks the real request.
+async fn cors_refusal_as_problem(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let response = next.call(req).await?;
+    let refusal = response
+        .response()
+        .error()
+        .and_then(|error| error.as_error::<actix_cors::CorsError>())
+        .map(ToString::to_string);
+    Ok(match refusal {
+        Some(detail) => {
+            let (req, _) = response.into_parts();
+            let answer = ApiError::BadRequest(format!("CORS preflight refused: {detail}"));
+            ServiceResponse::new(req, answer.error_response()).map_into_right_body()
+        }
+        None => response.map_into_left_body(),
+    })
+}
+
 /// Gives every request an id (the client's `X-Request-Id` when it sends a sane one),
 /// a tracing span carrying it, a log line when done, and the id on the answer.
 async fn request_context(
@@ -278,6 +347,17 @@ async fn request_context(
         response.headers_mut().insert(REQUEST_ID, value);
     }
     let status = response.status().as_u16();
+    // The route template, never the raw path: one series per route, whatever ids come.
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    crate::metrics::record_request(
+        method_label(response.request().method()),
+        route,
+        status,
+        started.elapsed().as_secs_f64(),
+    );
     span.in_scope(|| {
         tracing::info!(
             status,
@@ -286,4 +366,20 @@ async fn request_context(
         );
     });
     Ok(response)
+}
+
+/// A request's method as a metrics label: the standard ones, else `other` (a client
+/// may send any token as a method, and each would make new series).
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }

@@ -57,6 +57,44 @@ pub struct ServeSettings {
     pub limits: crate::limits::LimitSettings,
     #[command(flatten)]
     pub jobs: crate::jobs::JobSettings,
+    /// Comma-separated exact origins (`https://app.example.org`) whose browser pages may
+    /// call the API (CORS). Unset: no CORS headers at all.
+    #[arg(long, env = "TANDEM_CORS_ORIGINS")]
+    pub cors_origins: Option<String>,
+    /// When set, `GET /metrics` requires `Authorization: Bearer <this token>`.
+    #[arg(long, env = "TANDEM_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Seconds a stopping server (SIGTERM, SIGINT) gives in-flight requests to finish.
+    #[arg(long, env = "TANDEM_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
+    pub shutdown_timeout_secs: u64,
+}
+
+/// The origins allowed to call the API from a browser: each exactly as browsers send
+/// it in `Origin` (scheme, host, port when not the default; no path, no final slash),
+/// since matching is exact. Empty (or unset) means no CORS at all.
+pub fn cors_origins(raw: Option<&str>) -> anyhow::Result<Vec<String>> {
+    let Some(raw) = raw.filter(|raw| !raw.trim().is_empty()) else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .map(|origin| {
+            if origin == "*" {
+                bail!("TANDEM_CORS_ORIGINS lists origins one by one; `*` is not accepted");
+            }
+            let url = url::Url::parse(origin).with_context(|| {
+                format!("TANDEM_CORS_ORIGINS: {origin:?} is not an origin such as https://app.example.org")
+            })?;
+            let exact = url.origin().ascii_serialization();
+            if !matches!(url.scheme(), "http" | "https") || exact != origin {
+                bail!(
+                    "TANDEM_CORS_ORIGINS: {origin:?} is not an exact origin; write it as browsers \
+send it, such as {exact:?} (scheme and host, a port only when not the default, no path)"
+                );
+            }
+            Ok(exact)
+        })
+        .collect()
 }
 
 /// Where clients reach the server: the base of the absolute links it hands out. It is
@@ -219,6 +257,36 @@ mod tests {
             "mailto:someone@example.org",
         ] {
             assert!(PublicUrl::parse(raw).is_err(), "{raw} was accepted");
+        }
+    }
+
+    #[test]
+    fn cors_origins_are_exact_origins() {
+        let parsed = |raw| cors_origins(Some(raw)).unwrap_or_else(|e| panic!("{raw}: {e}"));
+        assert_eq!(
+            parsed("https://app.example.org, http://localhost:3000"),
+            ["https://app.example.org", "http://localhost:3000"]
+        );
+        assert!(parsed("  ").is_empty());
+        assert!(cors_origins(None)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_empty());
+        for raw in [
+            "*",
+            "app.example.org",
+            "https://app.example.org/",
+            "https://app.example.org/path",
+            "https://APP.example.org",
+            "https://app.example.org:443",
+            "ftp://app.example.org",
+            "null",
+            "https://app.example.org,",
+        ] {
+            let error = cors_origins(Some(raw)).err();
+            assert!(
+                error.is_some_and(|e| e.to_string().contains("TANDEM_CORS_ORIGINS")),
+                "{raw} was accepted"
+            );
         }
     }
 

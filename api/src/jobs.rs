@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures_util::future::Either;
 use tandem_domain::clock::{storable, Clock};
 use tandem_persistence::{pairings, Db, StoreError};
 
@@ -89,11 +90,44 @@ impl std::fmt::Display for JobReport {
 /// Runs the reminder job once at `now`, batch after batch until nothing is due.
 /// Blocking: call it from a blocking thread.
 pub fn run_once(db: &Db, now: DateTime<Utc>) -> Result<JobReport, WorkflowError> {
-    let now = storable(now);
+    run_once_with(db, now, |_| {})
+}
+
+/// [`run_once`], telling `on_batch` the running totals after each committed batch (for
+/// progress on a terminal). Each run is counted in the metrics with its duration and
+/// outcome: `ok`, `failed` (some pairings failed and wait for a retry) or `error` (the
+/// run stopped; the next one retries).
+pub fn run_once_with(
+    db: &Db,
+    now: DateTime<Utc>,
+    mut on_batch: impl FnMut(&JobReport),
+) -> Result<JobReport, WorkflowError> {
+    let started = std::time::Instant::now();
+    let result = run_batches(db, storable(now), &mut on_batch);
+    let outcome = match &result {
+        Ok(report) if report.failed > 0 => "failed",
+        Ok(_) => "ok",
+        Err(_) => "error",
+    };
+    metrics::counter!("tandem_job_runs_total", "job" => JOB, "outcome" => outcome).increment(1);
+    metrics::histogram!("tandem_job_run_duration_seconds", "job" => JOB, "outcome" => outcome)
+        .record(started.elapsed().as_secs_f64());
+    result
+}
+
+/// The reminder job's name in the metrics.
+const JOB: &str = "reminders";
+
+fn run_batches(
+    db: &Db,
+    now: DateTime<Utc>,
+    on_batch: &mut dyn FnMut(&JobReport),
+) -> Result<JobReport, WorkflowError> {
     let mut report = JobReport::default();
     loop {
         let batch = db.write(|conn| run_batch(conn, now))?;
         report.add(batch);
+        on_batch(&report);
         // Every planned pairing moved its next run past `now` (or to never), so a short
         // batch means nothing more is due, except rows other nodes hold right now.
         if batch.planned < BATCH {
@@ -110,6 +144,12 @@ pub(crate) fn run_batch(
 ) -> Result<JobReport, WorkflowError> {
     let limit = i64::try_from(BATCH).unwrap_or(i64::MAX);
     let claimed = pairings::claim_due(conn, now, limit)?;
+    if let Some(oldest) = claimed.oldest_due {
+        // How late the oldest event was when claimed: grows when the job falls behind.
+        let lag = (now - oldest).to_std().unwrap_or_default();
+        metrics::histogram!("tandem_job_lag_seconds", "job" => JOB).record(lag.as_secs_f64());
+    }
+    let claimed = claimed.pairings;
     let mut report = JobReport {
         planned: claimed.len(),
         ..JobReport::default()
@@ -148,20 +188,45 @@ pub(crate) fn run_batch(
     Ok(report)
 }
 
-/// Runs the jobs every `interval` until the returned task is dropped or aborted: off
-/// the async workers (the database work runs on the blocking pool), at the injected
-/// clock's time. A run that did something is logged; a failed one too, and the next
-/// run tries again.
-pub fn spawn_loop(
-    db: Db,
-    clock: Arc<dyn Clock>,
-    interval: Duration,
-) -> actix_web::rt::task::JoinHandle<()> {
-    actix_web::rt::spawn(async move {
+/// The jobs' loop inside `tandem serve`, and how to stop it.
+pub struct JobLoop {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: actix_web::rt::task::JoinHandle<()>,
+}
+
+impl JobLoop {
+    /// Asks the loop to stop and waits for it: a run in progress finishes (and commits
+    /// its batch) first; no new run starts.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Err(error) = self.task.await {
+            tracing::warn!(error = %error, "the job loop ended abnormally");
+        }
+    }
+}
+
+/// Runs the jobs every `interval` until [`JobLoop::stop`]: off the async workers (the
+/// database work runs on the blocking pool), at the injected clock's time. A run that
+/// did something is logged; a failed one too, and the next run tries again. The stop
+/// signal is looked at between runs only, never inside one.
+pub fn spawn_loop(db: Db, clock: Arc<dyn Clock>, interval: Duration) -> JobLoop {
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let task = actix_web::rt::spawn(async move {
         let mut ticks = tokio::time::interval(interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            ticks.tick().await;
+            // A tick that is due as the stop comes does not start a run.
+            let stopping = {
+                let tick = std::pin::pin!(ticks.tick());
+                let stop = std::pin::pin!(stopped.wait_for(|stop| *stop));
+                matches!(
+                    futures_util::future::select(tick, stop).await,
+                    Either::Right(_)
+                )
+            };
+            if stopping || *stopped.borrow() {
+                return;
+            }
             let db = db.clone();
             let now = clock.now();
             match actix_web::web::block(move || run_once(&db, now)).await {
@@ -179,5 +244,6 @@ pub fn spawn_loop(
                 Err(error) => tracing::warn!(error = %error, "reminder job did not run"),
             }
         }
-    })
+    });
+    JobLoop { stop, task }
 }

@@ -3,11 +3,12 @@
 use std::net::TcpListener;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tandem_api::config::{jwt_secret, DatabaseSettings, PublicUrl, ServeSettings};
-use tandem_api::{demo, jobs, openapi, telemetry, AppConfig, Application};
+use tandem_api::config::{cors_origins, jwt_secret, DatabaseSettings, PublicUrl, ServeSettings};
+use tandem_api::{demo, jobs, openapi, progress, telemetry, AppConfig, Application};
 use tandem_domain::clock::Clock;
 use tandem_domain::template::Language;
 use tandem_persistence::Db;
@@ -29,7 +30,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Apply pending migrations and serve the API.
-    Serve(ServeSettings),
+    Serve(Box<ServeSettings>),
     /// Apply pending migrations and exit.
     Migrate(DatabaseSettings),
     /// Print the OpenAPI document.
@@ -80,7 +81,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(cli.log_format == "json");
     let result = match cli.command {
-        Command::Serve(settings) => serve(settings),
+        Command::Serve(settings) => serve(*settings),
         Command::Migrate(settings) => migrate(&settings),
         Command::Openapi => {
             print!("{}", openapi::spec_json());
@@ -101,7 +102,21 @@ fn main() -> ExitCode {
 
 fn open_migrated(settings: &DatabaseSettings) -> anyhow::Result<Db> {
     let db = Db::open(&settings.db_config()).context("opening the database")?;
-    let applied = db.migrate()?;
+    // The bar is made at the first migration applied, when the count is known.
+    let mut bar: Option<progress::Progress> = None;
+    let applied = db.migrate_with(|step| {
+        let bar = bar.get_or_insert_with(|| progress::bar(step.pending as u64, "migrating"));
+        bar.step(
+            1,
+            &format!(
+                "applied migration {}/{}: {}",
+                step.index, step.pending, step.name
+            ),
+        );
+    })?;
+    if let Some(bar) = bar {
+        bar.finish();
+    }
     tracing::info!(applied, engine = ?db.engine(), "database migrated");
     Ok(db)
 }
@@ -114,7 +129,17 @@ fn jobs_run_once(settings: &DatabaseSettings) -> anyhow::Result<()> {
     // No migrating from cron: the schema moves with deployments (`tandem migrate`,
     // `tandem serve`), not beside servers that may still run the previous version.
     let db = Db::open(&settings.db_config()).context("opening the database")?;
-    let report = jobs::run_once(&db, SystemClock.now()).context("running the reminder job")?;
+    let bar = progress::bar(0, "reminder job");
+    let mut planned = 0;
+    let report = jobs::run_once_with(&db, SystemClock.now(), |so_far| {
+        bar.step(
+            (so_far.planned - planned) as u64,
+            &format!("reminder job, batch committed: {so_far}"),
+        );
+        planned = so_far.planned;
+    });
+    bar.finish();
+    let report = report.context("running the reminder job")?;
     println!("reminder job: {report}");
     if report.failed > 0 {
         anyhow::bail!("{} pairings failed (see the log)", report.failed);
@@ -167,6 +192,7 @@ fn demo(settings: &DemoSettings) -> anyhow::Result<()> {
 
 fn serve(settings: ServeSettings) -> anyhow::Result<()> {
     let secret = jwt_secret(&settings)?;
+    let cors_origins = cors_origins(settings.cors_origins.as_deref())?;
     let db = open_migrated(&settings.database)?;
     let listener =
         TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
@@ -174,7 +200,10 @@ fn serve(settings: ServeSettings) -> anyhow::Result<()> {
         PublicUrl::configured_or_bound(settings.public_url.as_deref(), listener.local_addr()?)?;
     tracing::info!(address = %listener.local_addr()?, public_url = public_url.as_str(), "serving; docs at /docs");
     actix_web::rt::System::new().block_on(async move {
-        Application::build(
+        // Listening before the application is built: a signal during start-up then
+        // stops the server gracefully as soon as it runs, rather than killing it.
+        let stop = stop_signal().context("listening for stop signals")?;
+        let app = Application::build(
             listener,
             db,
             Arc::new(SystemClock),
@@ -184,10 +213,50 @@ fn serve(settings: ServeSettings) -> anyhow::Result<()> {
                 limits: settings.limits,
                 jobs_interval: settings.jobs.interval(),
                 public_url,
+                cors_origins,
+                metrics_token: settings.metrics_token.filter(|t| !t.is_empty()),
+                shutdown_timeout: Duration::from_secs(settings.shutdown_timeout_secs),
             },
-        )?
-        .run_until_stopped()
-        .await
-        .context("serving")
+        )?;
+        let server = app.handle();
+        let shutdown_timeout = settings.shutdown_timeout_secs;
+        actix_web::rt::spawn(async move {
+            let signal = stop.await;
+            tracing::info!(
+                signal,
+                shutdown_timeout,
+                "stopping: no new connections; in-flight requests and a job run in progress finish first"
+            );
+            server.stop(true).await;
+        });
+        app.run_until_stopped().await.context("serving")?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+/// Resolves at SIGTERM (orchestrators, `kill`) or SIGINT (Ctrl-C), naming it: both
+/// stop gracefully. The handlers are installed at once, before the first poll.
+#[cfg(unix)]
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = &'static str>> {
+    use futures_util::future::{select, Either};
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        let terminated = std::pin::pin!(terminate.recv());
+        let interrupted = std::pin::pin!(interrupt.recv());
+        match select(terminated, interrupted).await {
+            Either::Left(_) => "SIGTERM",
+            Either::Right(_) => "SIGINT",
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = &'static str>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
     })
 }

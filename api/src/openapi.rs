@@ -33,7 +33,7 @@ Errors are `application/problem+json` (RFC 9457). Lists take `?limit=` and `?cur
         (name = "check-ins", description = "The weekly schedule: check-ins, their topics and entries, the member's agenda"),
         (name = "messages", description = "The pair space: messages only the two partners read"),
         (name = "notifications", description = "The caller's notification feed"),
-        (name = "operations", description = "Health and readiness"),
+        (name = "operations", description = "Health, readiness and metrics"),
     )
 )]
 struct ApiDoc;
@@ -49,6 +49,10 @@ impl Modify for BearerAuth {
             "An access token from /v1/auth/login, /v1/auth/register or /v1/auth/refresh".into(),
         );
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+        let mut metrics = Http::new(HttpAuthScheme::Bearer);
+        metrics.description =
+            Some("The operator's metrics token (TANDEM_METRICS_TOKEN), when one is set".into());
+        components.add_security_scheme("metrics_token", SecurityScheme::Http(metrics));
     }
 }
 

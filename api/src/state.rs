@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use actix_web::web;
+use sha2::{Digest, Sha256};
 use tandem_domain::clock::Clock;
 use tandem_persistence::{Db, DbConn};
 
@@ -21,6 +22,23 @@ pub struct AppState {
     pub auth_limits: Option<AuthLimits>,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub public_url: PublicUrl,
+    /// What `GET /metrics` requires, when configured.
+    pub metrics_token: Option<MetricsToken>,
+}
+
+/// The metrics bearer token, kept as its SHA-256: comparing digests takes the same time
+/// whatever prefix of the token a guess gets right.
+pub struct MetricsToken([u8; 32]);
+
+impl MetricsToken {
+    pub fn new(token: &str) -> Self {
+        Self(Sha256::digest(token.as_bytes()).into())
+    }
+
+    /// Whether `presented` is the token.
+    pub fn accepts(&self, presented: &str) -> bool {
+        <[u8; 32]>::from(Sha256::digest(presented.as_bytes())) == self.0
+    }
 }
 
 impl AppState {

@@ -10,9 +10,10 @@
 //! taking locks behind the caller's back.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
+use diesel::migration::MigrationSource;
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -177,15 +178,21 @@ impl Db {
 
     /// Applies pending migrations; answers how many ran.
     pub fn migrate(&self) -> Result<usize, StoreError> {
+        self.migrate_with(|_| {})
+    }
+
+    /// Applies pending migrations one by one, each in its own transaction, telling
+    /// `on_step` after each one (for progress on a terminal); answers how many ran.
+    pub fn migrate_with(
+        &self,
+        mut on_step: impl FnMut(MigrationStep<'_>),
+    ) -> Result<usize, StoreError> {
         let mut conn = self.writer.get().map_err(StoreError::Unavailable)?;
-        let applied = match &mut *conn {
-            DbConn::Postgres(c) => c
-                .run_pending_migrations(POSTGRES_MIGRATIONS)
-                .map(|v| v.len()),
-            DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        match &mut *conn {
+            DbConn::Postgres(c) => apply_each(c, POSTGRES_MIGRATIONS, &mut on_step),
+            DbConn::Sqlite(c) => apply_each(c, SQLITE_MIGRATIONS, &mut on_step),
         }
-        .map_err(|e| StoreError::Setup(format!("migration failed: {e}")))?;
-        Ok(applied)
+        .map_err(|e| StoreError::Setup(format!("migration failed: {e}")))
     }
 
     /// Runs `f` on a read-only connection: a write inside fails. Blocking: call it from a
@@ -194,7 +201,7 @@ impl Db {
     where
         E: From<StoreError>,
     {
-        let mut conn = self.readers.get().map_err(StoreError::Unavailable)?;
+        let mut conn = checkout(&self.readers, "readers")?;
         f(&mut conn)
     }
 
@@ -203,15 +210,81 @@ impl Db {
     where
         E: From<StoreError> + From<diesel::result::Error>,
     {
-        let mut conn = self.writer.get().map_err(StoreError::Unavailable)?;
+        let mut conn = checkout(&self.writer, "writer")?;
         DbConn::transaction(&mut conn, f)
     }
 
     /// Is the database reachable?
     pub fn ping(&self) -> Result<(), StoreError> {
-        let mut conn = self.readers.get().map_err(StoreError::Unavailable)?;
+        let mut conn = checkout(&self.readers, "readers")?;
         conn.batch_execute("SELECT 1").map_err(StoreError::from)
     }
+
+    /// How full each pool is now, for the metrics.
+    pub fn pool_usage(&self) -> [PoolUsage; 2] {
+        let usage = |pool: &'static str, p: &Pool| {
+            let state = p.state();
+            PoolUsage {
+                pool,
+                max: p.max_size(),
+                connections: state.connections,
+                idle: state.idle_connections,
+            }
+        };
+        [
+            usage("readers", &self.readers),
+            usage("writer", &self.writer),
+        ]
+    }
+}
+
+/// One pool's connections at a moment.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolUsage {
+    /// `readers` or `writer`.
+    pub pool: &'static str,
+    pub max: u32,
+    /// Open connections, idle or in use.
+    pub connections: u32,
+    pub idle: u32,
+}
+
+/// A migration just applied: its place among the pending ones (from 1) and its name.
+#[derive(Debug, Clone, Copy)]
+pub struct MigrationStep<'a> {
+    pub index: usize,
+    pub pending: usize,
+    pub name: &'a str,
+}
+
+fn apply_each<DB: diesel::backend::Backend>(
+    conn: &mut impl MigrationHarness<DB>,
+    source: EmbeddedMigrations,
+    on_step: &mut dyn FnMut(MigrationStep<'_>),
+) -> diesel::migration::Result<usize>
+where
+    EmbeddedMigrations: MigrationSource<DB>,
+{
+    let pending = conn.pending_migrations(source)?;
+    for (index, migration) in pending.iter().enumerate() {
+        conn.run_migration(migration.as_ref())?;
+        on_step(MigrationStep {
+            index: index + 1,
+            pending: pending.len(),
+            name: &migration.name().to_string(),
+        });
+    }
+    Ok(pending.len())
+}
+
+/// A connection from `pool`, recording how long the caller waited for it: waits that
+/// grow mean the pool is too small for the load (or transactions too long).
+fn checkout(pool: &Pool, name: &'static str) -> Result<PooledConn, StoreError> {
+    let started = Instant::now();
+    let conn = pool.get();
+    metrics::histogram!("tandem_db_pool_wait_seconds", "pool" => name)
+        .record(started.elapsed().as_secs_f64());
+    conn.map_err(StoreError::Unavailable)
 }
 
 /// Runs `f` in a savepoint of the current transaction: when it fails, what it wrote is

@@ -23,7 +23,7 @@ pub mod reports;
 pub mod schema;
 pub mod users;
 
-pub use db::{Db, DbConfig, DbConn, Engine};
+pub use db::{Db, DbConfig, DbConn, Engine, MigrationStep, PoolUsage};
 pub use diesel::result::Error as DieselError;
 pub use error::{StoreError, BLOCKED_PAIR};
 pub use page::Page;

@@ -240,11 +240,13 @@ pub fn active_of_enrolment(
 /// every notification is also stored under a unique key (`notifications::push_once`),
 /// so a pairing planned twice (a clock change of a partner re-arms it) sends nothing
 /// twice. SQLite has a single writer, so its transactions never overlap.
+///
+/// Also answers when the oldest claimed event was due, so the job can report its lag.
 pub fn claim_due(
     conn: &mut DbConn,
     now: chrono::DateTime<chrono::Utc>,
     limit: i64,
-) -> Result<Vec<Pairing>, StoreError> {
+) -> Result<Claimed, StoreError> {
     let now = to_db_time(now);
     // A macro, not a closure: the selection's type names its backend.
     macro_rules! due {
@@ -253,10 +255,10 @@ pub fn claim_due(
                 .filter(pairings::next_event_at.le(now))
                 .order(pairings::next_event_at.asc())
                 .limit(limit)
-                .select(PairingRow::as_select())
+                .select((PairingRow::as_select(), pairings::next_event_at))
         };
     }
-    let rows: Vec<PairingRow> = match conn {
+    let rows: Vec<(PairingRow, Option<NaiveDateTime>)> = match conn {
         DbConn::Postgres(pg) => due!().for_update().skip_locked().load(pg)?,
         DbConn::Sqlite(sqlite) => {
             // Write first, so this transaction waits its busy timeout for SQLite's write
@@ -268,7 +270,22 @@ pub fn claim_due(
             due!().load(sqlite)?
         }
     };
-    rows.into_iter().map(Pairing::try_from).collect()
+    // Ordered by due time: the first row's is the oldest.
+    let oldest_due = rows.first().and_then(|(_, due)| *due).map(from_db_time);
+    let pairings = rows
+        .into_iter()
+        .map(|(row, _)| Pairing::try_from(row))
+        .collect::<Result<_, _>>()?;
+    Ok(Claimed {
+        pairings,
+        oldest_due,
+    })
+}
+
+/// The pairings a job run claimed, and when the oldest of their events was due.
+pub struct Claimed {
+    pub pairings: Vec<Pairing>,
+    pub oldest_due: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// When the reminder job should next look at a pairing (`None`: never again).

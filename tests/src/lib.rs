@@ -76,8 +76,17 @@ impl TestApp {
 
     /// A server with the given rate limits and hashing bound.
     pub fn spawn_with(limits: LimitSettings) -> TestApp {
+        Self::spawn_configured(limits, |_| {})
+    }
+
+    /// A server with the given rate limits and the rest of its configuration (CORS
+    /// origins, metrics token) set by `configure`.
+    pub fn spawn_configured(
+        limits: LimitSettings,
+        configure: impl FnOnce(&mut AppConfig),
+    ) -> TestApp {
         let db = Arc::new(TestDb::create());
-        Self::start(db, Arc::new(TestClock::default()), limits, None)
+        Self::start(db, Arc::new(TestClock::default()), limits, None, configure)
     }
 
     /// Another node on this server's database and clock, running the background jobs
@@ -88,6 +97,7 @@ impl TestApp {
             Arc::clone(&self.clock),
             relaxed_limits(),
             Some(jobs_every),
+            |_| {},
         )
     }
 
@@ -113,6 +123,7 @@ impl TestApp {
         clock: Arc<TestClock>,
         limits: LimitSettings,
         jobs_interval: Option<std::time::Duration>,
+        configure: impl FnOnce(&mut AppConfig),
     ) -> TestApp {
         let server_clock: Arc<dyn tandem_domain::clock::Clock> = clock.clone();
         let database = tandem_persistence::Db::open(&tandem_persistence::DbConfig {
@@ -126,13 +137,17 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
         let address = listener.local_addr().expect("local addr");
         let port = address.port();
-        let config = AppConfig {
+        let mut config = AppConfig {
             jwt_secret: JWT_SECRET.as_bytes().to_vec(),
             workers: Some(2),
             limits,
             jobs_interval,
             public_url: PublicUrl::of_bound(address),
+            cors_origins: Vec::new(),
+            metrics_token: None,
+            shutdown_timeout: std::time::Duration::from_secs(5),
         };
+        configure(&mut config);
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {

@@ -25,8 +25,8 @@ use tandem_domain::template::Language;
 use tandem_domain::user::Email;
 use tandem_persistence::{programs, users, Db, DbConn};
 
-use super::progress::Progress;
 use super::{actions, answers_for, names};
+use crate::progress;
 use crate::workflows::journey;
 
 /// The password of every generated account.
@@ -136,7 +136,7 @@ pub fn generate(db: &Db, options: &Options, now: DateTime<Utc>) -> anyhow::Resul
             program_id: None,
         });
     }
-    let progress = Progress::new(plan.programs.len() as u64, "programs");
+    let progress = progress::bar(plan.programs.len() as u64, "programs");
     let mut made = Counts {
         users: users.len(),
         groups: groups.len(),
@@ -277,7 +277,7 @@ fn make_users(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<UserId>> {
     let groups = plan.members.len();
-    let progress = Progress::new(plan.users as u64, "users");
+    let progress = progress::bar(plan.users as u64, "users");
     let mut ids = Vec::with_capacity(plan.users);
     let start = now - Duration::days(90);
     for batch in (0..plan.users).collect::<Vec<_>>().chunks(USER_BATCH) {
@@ -319,7 +319,7 @@ fn make_groups(
     users: &[UserId],
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<GroupId>> {
-    let progress = Progress::new(plan.members.len() as u64, "groups");
+    let progress = progress::bar(plan.members.len() as u64, "groups");
     let at = now - Duration::days(85);
     let mut ids = Vec::with_capacity(plan.members.len());
     let indexes: Vec<usize> = (0..plan.members.len()).collect();

@@ -6,7 +6,6 @@ pub mod actions;
 pub mod community;
 pub mod generator;
 pub mod names;
-mod progress;
 
 use rand::seq::SliceRandom;
 use rand::Rng;

@@ -21,6 +21,7 @@ mod messages;
 mod nodes;
 mod notifications;
 mod openapi;
+mod operations;
 mod pairings;
 mod privacy;
 mod programs;
