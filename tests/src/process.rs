@@ -58,7 +58,7 @@ impl ServerProcess {
     pub fn start(database_url: &str, env: &[(&str, &str)]) -> ServerProcess {
         let log = std::env::temp_dir().join(format!("tandem-{}.log", uuid::Uuid::new_v4()));
         let port = free_port();
-        let mut server = ServerProcess {
+        let server = ServerProcess {
             child: Mutex::new(Self::spawn(database_url, port, env, &log)),
             base_url: format!("http://127.0.0.1:{port}"),
             port,
@@ -100,7 +100,7 @@ impl ServerProcess {
         command.spawn().expect("start tandem serve")
     }
 
-    fn wait_until_serving(&mut self) {
+    fn wait_until_serving(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(Some(status)) = self.child().try_wait() {

@@ -127,11 +127,12 @@ fn no_acknowledged_write_is_lost_when_the_server_is_killed() {
                     if stop.load(Ordering::Relaxed) {
                         return;
                     }
-                    let (author, body) = if i % 2 == 0 {
-                        (&pair.mentee, format!("pairing {p} message {i}"))
+                    let author = if i % 2 == 0 {
+                        &pair.mentee
                     } else {
-                        (&pair.mentor, format!("pairing {p} message {i}"))
+                        &pair.mentor
                     };
+                    let body = format!("pairing {p} message {i}");
                     let sent = server
                         .request("POST", &format!("/v1/pairings/{}/messages", pair.id))
                         .token(&author.token)
