@@ -249,19 +249,19 @@ fn visible_enrolment(
 /// A visible enrolment for a change: its program locked first (every write to a
 /// program's enrolments holds that lock, see `programs::lock`), then the enrolment read
 /// again as it stands, so a concurrent change cannot overtake this one and a request
-/// without a precondition never fails for having raced another. `If-Match` is checked
-/// there, against the enrolment as it is then changed.
+/// without a precondition never fails for having raced another. Also answers the
+/// enrolment's current ETag, which the caller checks `If-Match` against once it has
+/// judged the caller's right to the change (403 before 412).
 fn locked_enrolment(
     conn: &mut DbConn,
     id: EnrolmentId,
     caller: UserId,
-    if_match: &IfMatch,
-) -> Result<(Enrolment, Membership, Program), ApiError> {
+) -> Result<(Enrolment, Membership, Program, String), ApiError> {
     let (enrolment, membership) = visible_enrolment(conn, id, caller)?;
     let program = programs::find_locked(conn, enrolment.program_id)?;
     let enrolment = enrolments::find(conn, id)?;
-    if_match.check_tag(&tagged(conn, enrolment.clone())?.0)?;
-    Ok((enrolment, membership, program))
+    let (tag, _) = tagged(conn, enrolment.clone())?;
+    Ok((enrolment, membership, program, tag))
 }
 
 /// The enrolment after its pairings that the clock completed are recorded so: a member
@@ -347,11 +347,12 @@ pub async fn update_enrolment(
     let now = state.now();
     let (tag, view) = state
         .write(move |conn| {
-            let (mut enrolment, membership, program) =
-                locked_enrolment(conn, id, caller.0, &if_match)?;
+            let (mut enrolment, membership, program, current) =
+                locked_enrolment(conn, id, caller.0)?;
             match target {
                 EnrolmentStatus::Active | EnrolmentStatus::Declined => {
                     require_manager(&membership)?;
+                    if_match.check_tag(&current)?;
                     program.check_not_archived()?;
                     enrolment.decide(target == EnrolmentStatus::Active, now)?;
                     let decided = enrolments::update(conn, &enrolment, now)?;
@@ -365,6 +366,7 @@ pub async fn update_enrolment(
                             "only the member can withdraw their enrolment".into(),
                         ));
                     }
+                    if_match.check_tag(&current)?;
                     program.check_not_archived()?;
                     enrolment = settled(conn, &program, enrolment, now)?;
                     enrolment.withdraw(now)?;
@@ -411,12 +413,13 @@ pub async fn withdraw_enrolment(
     let now = state.now();
     state
         .write(move |conn| {
-            let (enrolment, _, program) = locked_enrolment(conn, id, caller.0, &if_match)?;
+            let (enrolment, _, program, current) = locked_enrolment(conn, id, caller.0)?;
             if enrolment.user_id != caller.0 {
                 return Err(ApiError::Forbidden(
                     "only the member can withdraw their enrolment".into(),
                 ));
             }
+            if_match.check_tag(&current)?;
             program.check_not_archived()?;
             let mut enrolment = settled(conn, &program, enrolment, now)?;
             enrolment.withdraw(now)?;

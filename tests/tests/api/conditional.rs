@@ -260,6 +260,25 @@ fn an_enrolment_honours_both_preconditions_and_its_delete_too() {
     let tag = assert_preconditions(&read, &write);
     assert_eq!(read().send().body["status"], "withdrawn");
 
+    // The right to the change is judged before the precondition: 403, not 412.
+    app.patch(&path)
+        .token(&dan.token)
+        .header("If-Match", "\"1-00\"")
+        .json(&json!({"status": "active"}))
+        .send()
+        .problem(403);
+    app.delete(&path)
+        .token(&admin.token)
+        .header("If-Match", "\"1-00\"")
+        .send()
+        .problem(403);
+    let stranger = app.register("Stranger");
+    app.delete(&path)
+        .token(&stranger.token)
+        .header("If-Match", &tag)
+        .send()
+        .problem(404);
+
     // DELETE: stale 412, current 204.
     app.delete(&path)
         .token(&dan.token)
