@@ -127,7 +127,8 @@ fn enrolment_response(status: StatusCode, tag: String, view: EnrolmentView) -> H
     params(("program_id" = Uuid, Path, description = "The program")),
     request_body = EnrolRequest,
     responses(
-        (status = 201, description = "Enrolled: active, or pending when the program needs approval. In a program with `matching: auto` an active enrolment is paired at once with the best partner above the threshold (see `/v1/me/pairings`).", body = EnrolmentView),
+        (status = 201, description = "Enrolled: active, or pending when the program needs approval. In a program with `matching: auto` an active enrolment is paired at once with the best partner above the threshold (see `/v1/me/pairings`).", body = EnrolmentView,
+            headers(("ETag" = String, description = "The enrolment's ETag"))),
         (status = 404, description = "No such program, or the caller is not in its group", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The program is not open, or the caller already has an enrolment in this role", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid answers (each under `answers.<question key>`) or capacity", body = Problem, content_type = "application/problem+json"),

@@ -101,7 +101,8 @@ fn group_response(status: actix_web::http::StatusCode, group: Group, role: Role)
     operation_id = "create_group",
     request_body = CreateGroupRequest,
     responses(
-        (status = 201, description = "Created; the caller is its owner", body = GroupView),
+        (status = 201, description = "Created; the caller is its owner", body = GroupView,
+            headers(("ETag" = String, description = "The group's ETag as the caller sees it"))),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -291,11 +292,17 @@ pub async fn update_group(
 #[utoipa::path(
     tag = "groups",
     operation_id = "rotate_invite_code",
-    params(("group_id" = Uuid, Path, description = "The group")),
+    params(
+        ("group_id" = Uuid, Path, description = "The group"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last seen; 412 if it changed since"),
+    ),
     responses(
-        (status = 200, description = "The group with a new invite code; the old one stops working", body = GroupView),
+        (status = 200, description = "The group with a new invite code; the old one stops working", body = GroupView,
+            headers(("ETag" = String, description = "The group's ETag as the caller sees it"))),
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A malformed If-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -304,13 +311,18 @@ pub async fn rotate_invite_code(
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<Uuid>,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let group_id = GroupId(path.into_inner());
     let now = state.now();
     let (group, role) = state
         .write(move |conn| {
             let membership = manager_of(conn, group_id, caller.0)?;
+            // Locked first, like a PATCH: the whole row is written back, so reading it
+            // unlocked could undo a rename committed meanwhile.
+            groups::lock_group(conn, group_id)?;
             let mut group = groups::find_group(conn, group_id)?;
+            if_match.check_tag(&tagged_group(group.clone(), membership.role).0)?;
             group.invite_code = new_invite_code();
             Ok((groups::update_group(conn, &group, now)?, membership.role))
         })
@@ -325,7 +337,8 @@ pub async fn rotate_invite_code(
     params(("group_id" = Uuid, Path, description = "The group")),
     request_body = JoinRequest,
     responses(
-        (status = 200, description = "The caller is a member (joining twice changes nothing)", body = GroupView),
+        (status = 200, description = "The caller is a member (joining twice changes nothing)", body = GroupView,
+            headers(("ETag" = String, description = "The group's ETag as the caller sees it"))),
         (status = 404, description = "No such group, or the invite code is wrong", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),

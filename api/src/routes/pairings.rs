@@ -232,7 +232,8 @@ fn program_locked_for_pairing(
     params(("program_id" = Uuid, Path, description = "The program")),
     request_body = CreatePairingRequest,
     responses(
-        (status = 201, description = "Paired; both partners are notified", body = PairingView),
+        (status = 201, description = "Paired; both partners are notified", body = PairingView,
+            headers(("ETag" = String, description = "The pairing's ETag as the caller sees it"))),
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such program, or the caller is not in its group", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An enrolment is not active, the mentee is already paired, the mentor is full, or the program is a draft or archived", body = Problem, content_type = "application/problem+json"),
@@ -260,10 +261,12 @@ pub async fn create_pairing(
                 introduction: Some(introduction),
             };
             let pairing = make(conn, &program, &request, now)?;
-            one_view(conn, pairing, caller.0, now)
+            tagged_view(conn, pairing, caller.0, now)
         })
         .await?;
-    Ok(HttpResponse::build(StatusCode::CREATED).json(view))
+    Ok(HttpResponse::build(StatusCode::CREATED)
+        .insert_header((actix_web::http::header::ETAG, view.0))
+        .json(view.1))
 }
 
 /// Publish many pairings at once (all or nothing).

@@ -567,3 +567,64 @@ fn racing_profile_updates_with_one_etag_land_once_and_without_one_all_land() {
         format!("\"{}\"", RACERS + 2)
     );
 }
+
+/// The version an ETag starts with (`"12-…"` or `"12"`).
+fn version_of(tag: &str) -> u64 {
+    tag.trim_matches('"')
+        .split('-')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("not a versioned ETag: {tag}"))
+}
+
+#[test]
+fn an_invite_code_rotation_never_undoes_a_rename_racing_it() {
+    let app = TestApp::spawn();
+    let group = app.group_with_members();
+    let path = format!("/v1/groups/{}", group.group_id);
+    let token = &group.owner.token;
+    let answers = all_at_once(
+        (0..RACERS)
+            .map(|n| {
+                if n.is_multiple_of(2) {
+                    app.patch(&path)
+                        .token(token)
+                        .json(&json!({"name": format!("Parents {n}")}))
+                } else {
+                    app.post(&format!("{path}/invite-code")).token(token)
+                }
+            })
+            .collect(),
+    );
+    // Replayed in version order, each rotation shows the name the last rename wrote.
+    let mut by_version: Vec<(u64, bool, String)> = answers
+        .iter()
+        .enumerate()
+        .map(|(n, r)| {
+            assert_eq!(r.status, 200, "{}", r.text);
+            (version_of(&etag_of(r)), n.is_multiple_of(2), r.str("/name"))
+        })
+        .collect();
+    by_version.sort();
+    let mut name = "Parents".to_owned();
+    for (version, renamed, shown) in by_version {
+        if renamed {
+            name = shown;
+        } else {
+            assert_eq!(
+                shown, name,
+                "the rotation at version {version} undid a rename"
+            );
+        }
+    }
+    let stored = app.get(&path).token(token).send();
+    assert_eq!(stored.str("/name"), name);
+
+    // And it honours If-Match like any update.
+    let rotate = || app.post(&format!("{path}/invite-code")).token(token);
+    rotate().header("If-Match", "\"1-00\"").send().problem(412);
+    let current = etag_of(&stored);
+    let rotated = rotate().header("If-Match", &current).send();
+    assert_eq!(rotated.status, 200, "{}", rotated.text);
+    assert_ne!(rotated.str("/invite_code"), stored.str("/invite_code"));
+}
