@@ -1,13 +1,98 @@
-//! ETags from row versions, and `If-Match` checks for updates.
+//! ETags from row versions, `If-Match` checks for updates and `If-None-Match` for reads.
+//!
+//! A resource whose representation is its row alone is tagged by the row's version
+//! (`"3"`). One whose representation also depends on the viewer (a role, private notes),
+//! on other rows (names, both partners' entries) or on the clock (a pairing that
+//! completes by itself) is tagged by its version and a digest of the representation as
+//! that viewer gets it (`"3-1f0c…"`): the tag changes whenever what the caller would
+//! read changes, and two viewers of different representations never share a tag.
 
 use std::future::{ready, Ready};
 
-use actix_web::{dev::Payload, http::header, FromRequest, HttpRequest};
+use actix_web::http::StatusCode;
+use actix_web::{dev::Payload, http::header, FromRequest, HttpRequest, HttpResponse};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 
 pub fn etag(version: i64) -> String {
     format!("\"{version}\"")
+}
+
+/// The tag of a representation that is more than its row: the version (so every write
+/// changes it, even one that restores earlier content) and 64 bits of the SHA-256 of
+/// the JSON the viewer is answered.
+pub fn of_view<T: Serialize>(version: i64, view: &T) -> String {
+    let json = serde_json::to_vec(view).unwrap_or_default();
+    let digest = Sha256::digest(&json);
+    format!("\"{version}-{}\"", hex::encode(&digest[..8]))
+}
+
+/// A representation with its tag: 200 (or `status`) with the body, or 304 with only the
+/// tag when `If-None-Match` already names it.
+pub fn respond<T: Serialize>(
+    status: StatusCode,
+    tag: String,
+    view: &T,
+    if_none_match: &IfNoneMatch,
+) -> HttpResponse {
+    if if_none_match.matches(&tag) {
+        return HttpResponse::NotModified()
+            .insert_header((header::ETAG, tag))
+            .finish();
+    }
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, tag))
+        .json(view)
+}
+
+/// The request's `If-None-Match` header (RFC 9110 §13.1.2), for reads. A malformed one
+/// is a 422 naming it, like `If-Match`.
+#[derive(Debug, Clone, Default)]
+pub struct IfNoneMatch(Option<Condition>);
+
+impl IfNoneMatch {
+    /// Does the client already hold the current representation? `*` matches any;
+    /// tags compare weakly, as the RFC asks for this header.
+    pub fn matches(&self, current: &str) -> bool {
+        match &self.0 {
+            None => false,
+            Some(Condition::Any) => true,
+            Some(Condition::Tags(tags)) => tags.iter().any(|t| t == current),
+        }
+    }
+}
+
+impl FromRequest for IfNoneMatch {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(condition_of(req, header::IF_NONE_MATCH, "If-None-Match").map(IfNoneMatch))
+    }
+}
+
+/// Parses a precondition header; absent is `None`, malformed a 422 naming the header.
+fn condition_of(
+    req: &HttpRequest,
+    name: header::HeaderName,
+    field: &str,
+) -> Result<Option<Condition>, ApiError> {
+    match req.headers().get(name) {
+        None => Ok(None),
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(parse)
+            .map(Some)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    field,
+                    "must be `*` or a list of ETags as answered, such as \"3\"",
+                )
+            }),
+    }
 }
 
 /// The request's `If-Match` header, parsed up front (a malformed one is a 422 naming
@@ -29,20 +114,7 @@ impl FromRequest for IfMatch {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(match req.headers().get(header::IF_MATCH) {
-            None => Ok(IfMatch(None)),
-            Some(value) => value
-                .to_str()
-                .ok()
-                .and_then(parse)
-                .map(|condition| IfMatch(Some(condition)))
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        "If-Match",
-                        "must be `*` or a list of ETags as answered, such as \"3\"",
-                    )
-                }),
-        })
+        ready(condition_of(req, header::IF_MATCH, "If-Match").map(IfMatch))
     }
 }
 
@@ -84,7 +156,11 @@ impl IfMatch {
     /// Refuses the update with 412 when `If-Match` names another version. Without
     /// `If-Match` the update goes ahead (last write wins).
     pub fn check(&self, current_version: i64) -> Result<(), ApiError> {
-        let current = etag(current_version);
+        self.check_tag(&etag(current_version))
+    }
+
+    /// As `check`, against the current tag of a representation (see `of_view`).
+    pub fn check_tag(&self, current: &str) -> Result<(), ApiError> {
         if matches!(&self.0, Some(Condition::Tags(tags)) if tags.is_empty()) {
             return Err(ApiError::PreconditionFailed(format!(
                 "If-Match is empty, so it matches no version; send the ETag you have ({current} is current) or *"
@@ -92,7 +168,7 @@ impl IfMatch {
         }
         let matches = match &self.0 {
             None | Some(Condition::Any) => true,
-            Some(Condition::Tags(tags)) => tags.contains(&current),
+            Some(Condition::Tags(tags)) => tags.iter().any(|t| t == current),
         };
         if matches {
             Ok(())
@@ -141,5 +217,36 @@ mod tests {
             "an empty list matches nothing"
         );
         assert!(IfMatch::default().check(4).is_ok());
+    }
+
+    #[test]
+    fn if_none_match_matches_any_listed_tag_weakly() {
+        let condition = |v: &str| IfNoneMatch(parse(v));
+        assert!(condition("W/\"4\"").matches("\"4\""));
+        assert!(condition("\"1\", \"4\"").matches("\"4\""));
+        assert!(condition("*").matches("\"9-ab\""));
+        assert!(!condition("\"3\"").matches("\"4\""));
+        assert!(
+            !condition("").matches("\"4\""),
+            "an empty list names nothing"
+        );
+        assert!(!IfNoneMatch::default().matches("\"4\""));
+    }
+
+    #[test]
+    fn view_tags_follow_the_representation_and_the_version() {
+        let a = of_view(3, &serde_json::json!({"note": "x"}));
+        assert_eq!(a, of_view(3, &serde_json::json!({"note": "x"})));
+        assert_ne!(
+            a,
+            of_view(3, &serde_json::json!({})),
+            "another viewer's view"
+        );
+        assert_ne!(
+            a,
+            of_view(4, &serde_json::json!({"note": "x"})),
+            "a new version"
+        );
+        assert!(a.starts_with("\"3-") && a.ends_with('"'));
     }
 }

@@ -100,6 +100,17 @@ pub fn find(
         .transpose()
 }
 
+/// The version of a check-in: the sum of its entries' versions (each write of either
+/// partner's entry adds one), 0 before either wrote.
+pub fn version(conn: &mut DbConn, pairing: PairingId, number: u16) -> Result<i64, StoreError> {
+    let versions: Vec<i64> = check_in_entries::table
+        .filter(check_in_entries::pairing_id.eq(pairing.to_string()))
+        .filter(check_in_entries::number.eq(i32::from(number)))
+        .select(check_in_entries::version)
+        .load(conn)?;
+    Ok(versions.iter().sum())
+}
+
 /// Stores a new entry or replaces the user's earlier one. The caller holds the
 /// pairing's lock, so two requests of one partner cannot both insert.
 pub fn save(conn: &mut DbConn, entry: &Entry) -> Result<(), StoreError> {
@@ -113,6 +124,7 @@ pub fn save(conn: &mut DbConn, entry: &Entry) -> Result<(), StoreError> {
         check_in_entries::rating.eq(row.rating),
         check_in_entries::note.eq(row.note.clone()),
         check_in_entries::updated_at.eq(row.updated_at),
+        check_in_entries::version.eq(check_in_entries::version + 1),
     ))
     .execute(conn)?;
     if updated == 0 {

@@ -285,9 +285,20 @@ pub fn count_owners(conn: &mut DbConn, group_id: GroupId) -> Result<usize, Store
 
 pub fn set_role(conn: &mut DbConn, id: MembershipId, role: Role) -> Result<(), StoreError> {
     diesel::update(memberships::table.find(id.to_string()))
-        .set(memberships::role.eq(role.as_str()))
+        .set((
+            memberships::role.eq(role.as_str()),
+            memberships::version.eq(memberships::version + 1),
+        ))
         .execute(conn)?;
     Ok(())
+}
+
+/// A membership's version, for the member's ETag.
+pub fn membership_version(conn: &mut DbConn, id: MembershipId) -> Result<i64, StoreError> {
+    Ok(memberships::table
+        .find(id.to_string())
+        .select(memberships::version)
+        .first(conn)?)
 }
 
 pub fn delete_membership(conn: &mut DbConn, id: MembershipId) -> Result<(), StoreError> {

@@ -159,7 +159,10 @@ pub fn set_read(
             .find(id.to_string())
             .filter(notifications::user_id.eq(user_id.to_string())),
     )
-    .set(notifications::read_at.eq(read_at.map(to_db_time)))
+    .set((
+        notifications::read_at.eq(read_at.map(to_db_time)),
+        notifications::version.eq(notifications::version + 1),
+    ))
     .execute(conn)?;
     if updated == 0 {
         return Err(StoreError::NotFound);
@@ -182,7 +185,10 @@ pub fn mark_all_read(
             .filter(notifications::user_id.eq(user_id.to_string()))
             .filter(notifications::read_at.is_null()),
     )
-    .set(notifications::read_at.eq(to_db_time(now)))
+    .set((
+        notifications::read_at.eq(to_db_time(now)),
+        notifications::version.eq(notifications::version + 1),
+    ))
     .execute(conn)?)
 }
 
@@ -219,6 +225,31 @@ pub fn find_own(
         .try_into()
 }
 
+/// A notification's version, for its ETag.
+pub fn version(conn: &mut DbConn, id: NotificationId) -> Result<i64, StoreError> {
+    Ok(notifications::table
+        .find(id.to_string())
+        .select(notifications::version)
+        .first(conn)?)
+}
+
+/// Takes the notification's row lock (a no-op update) for the rest of the transaction,
+/// so an update checks `If-Match` against the version it then writes over.
+pub fn lock(conn: &mut DbConn, user_id: UserId, id: NotificationId) -> Result<(), StoreError> {
+    let key = id.to_string();
+    let locked = diesel::update(
+        notifications::table
+            .find(&key)
+            .filter(notifications::user_id.eq(user_id.to_string())),
+    )
+    .set(notifications::id.eq(&key))
+    .execute(conn)?;
+    if locked == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
 /// Replaces the data of a notification that is still unread (same kind). Answers false
 /// when it was read meanwhile: the update re-checks `read_at` on the row as committed.
 pub fn update_unread(
@@ -233,7 +264,10 @@ pub fn update_unread(
             .filter(notifications::kind.eq(payload.kind()))
             .filter(notifications::read_at.is_null()),
     )
-    .set(notifications::data.eq(data))
+    .set((
+        notifications::data.eq(data),
+        notifications::version.eq(notifications::version + 1),
+    ))
     .execute(conn)?;
     Ok(updated == 1)
 }

@@ -149,7 +149,10 @@ pub fn end(conn: &mut DbConn, pairing: &Pairing) -> Result<bool, StoreError> {
             .find(pairing.id.to_string())
             .filter(pairings::status.eq(PairingStatus::Active.as_str())),
     )
-    .set(PairingEnd::from(pairing))
+    .set((
+        PairingEnd::from(pairing),
+        pairings::version.eq(pairings::version + 1),
+    ))
     .execute(conn)?;
     if updated == 0 {
         return Ok(false);
@@ -160,6 +163,16 @@ pub fn end(conn: &mut DbConn, pairing: &Pairing) -> Result<bool, StoreError> {
         enrolments::release_place(conn, enrolment)?;
     }
     Ok(true)
+}
+
+/// The pairing's version, for its ETag. Bumped by every write a reader can see (an
+/// end, a completion); not by the reminder job's bookkeeping (`next_event_at`), which
+/// no representation shows.
+pub fn version(conn: &mut DbConn, id: PairingId) -> Result<i64, StoreError> {
+    Ok(pairings::table
+        .find(id.to_string())
+        .select(pairings::version)
+        .first(conn)?)
 }
 
 /// Takes the pairing's row lock for the rest of the transaction (a no-op update, which
@@ -202,6 +215,7 @@ pub fn mark_completed(conn: &mut DbConn, pairing: &Pairing) -> Result<bool, Stor
     .set((
         pairings::status.eq(PairingStatus::Completed.as_str()),
         pairings::next_event_at.eq(None::<NaiveDateTime>),
+        pairings::version.eq(pairings::version + 1),
     ))
     .execute(conn)?;
     Ok(updated == 1)

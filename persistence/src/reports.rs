@@ -83,6 +83,27 @@ pub fn find(conn: &mut DbConn, id: ReportId) -> Result<Report, StoreError> {
         .try_into()
 }
 
+/// A report's version, for its ETag.
+pub fn version(conn: &mut DbConn, id: ReportId) -> Result<i64, StoreError> {
+    Ok(reports::table
+        .find(id.to_string())
+        .select(reports::version)
+        .first(conn)?)
+}
+
+/// Takes the report's row lock (a no-op update) for the rest of the transaction, so an
+/// update checks `If-Match` against the report it then writes over.
+pub fn lock(conn: &mut DbConn, id: ReportId) -> Result<(), StoreError> {
+    let key = id.to_string();
+    let locked = diesel::update(reports::table.find(&key))
+        .set(reports::id.eq(&key))
+        .execute(conn)?;
+    if locked == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
 /// Records how a report was resolved, if it is still open: of two admins resolving at
 /// once, the first one's time and name stand. The caller reads it again.
 pub fn update_status(conn: &mut DbConn, report: &Report) -> Result<(), StoreError> {
@@ -95,6 +116,7 @@ pub fn update_status(conn: &mut DbConn, report: &Report) -> Result<(), StoreErro
         reports::status.eq(report.status.as_str()),
         reports::resolved_at.eq(report.resolved_at.map(to_db_time)),
         reports::resolved_by.eq(report.resolved_by.map(|u| u.to_string())),
+        reports::version.eq(reports::version + 1),
     ))
     .execute(conn)?;
     Ok(())

@@ -46,6 +46,7 @@ diesel::table! {
         user_id -> Text,
         role -> Text,
         joined_at -> Timestamp,
+        version -> BigInt,
     }
 }
 
@@ -122,6 +123,7 @@ diesel::table! {
         ended_by -> Nullable<Text>,
         end_reason -> Nullable<Text>,
         next_event_at -> Nullable<Timestamp>,
+        version -> BigInt,
     }
 }
 diesel::table! {
@@ -133,6 +135,7 @@ diesel::table! {
         note -> Nullable<Text>,
         completed_at -> Timestamp,
         updated_at -> Timestamp,
+        version -> BigInt,
     }
 }
 diesel::table! {
@@ -152,6 +155,7 @@ diesel::table! {
         dedupe_key -> Nullable<Text>,
         created_at -> Timestamp,
         read_at -> Nullable<Timestamp>,
+        version -> BigInt,
     }
 }
 
@@ -205,6 +209,7 @@ diesel::table! {
         created_at -> Timestamp,
         resolved_at -> Nullable<Timestamp>,
         resolved_by -> Nullable<Text>,
+        version -> BigInt,
     }
 }
 

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
+use actix_web::http::{header, StatusCode};
 use actix_web::{get, put, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::{ApiError, Problem};
+use crate::etag::{self, IfMatch, IfNoneMatch};
 use crate::extract::{AuthUser, Json, Query};
 use crate::list_response;
 use crate::pagination::{encode_cursor, PageParams};
@@ -207,6 +209,26 @@ fn view(
     }
 }
 
+/// One check-in as `viewer` sees it, with its ETag: the sum of its entries' versions and
+/// a digest of this view, which holds both partners' entries, the state the clock
+/// derives and (for partners only) the notes.
+fn tagged_check_in(
+    conn: &mut DbConn,
+    followed: &Followed,
+    slot: &Slot,
+    viewer: UserId,
+    now: DateTime<Utc>,
+) -> Result<(String, CheckInView), ApiError> {
+    let pairing_id = followed.journey.pairing.id;
+    let entries = by_number(check_ins::for_pairings(conn, &[pairing_id])?)
+        .remove(&pairing_id)
+        .and_then(|mut numbers| numbers.remove(&slot.number))
+        .unwrap_or_default();
+    let version = check_ins::version(conn, pairing_id, slot.number)?;
+    let view = view(followed, slot, &entries, viewer, now);
+    Ok((etag::of_view(version, &view), view))
+}
+
 /// Every check-in a pairing reached, as `viewer` sees them.
 fn pairing_check_ins(
     conn: &mut DbConn,
@@ -263,6 +285,52 @@ pub async fn list_pairing_check_ins(
     Ok(HttpResponse::Ok().json(list))
 }
 
+/// Read one check-in of a pairing.
+#[utoipa::path(
+    tag = "check-ins",
+    operation_id = "get_check_in",
+    params(
+        ("pairing_id" = Uuid, Path, description = "The pairing"),
+        ("number" = u16, Path, minimum = 1, maximum = 52, description = "The check-in's number"),
+        ("If-None-Match" = Option<String>, Header, description = "ETags the caller holds; 304 when one is current"),
+    ),
+    responses(
+        (status = 200, description = "The check-in with both partners' entries (notes for the partners only), as in the pairing's list", body = CheckInView,
+            headers(("ETag" = String, description = "Changes with either partner's entry and with the state the clock derives; per viewer"))),
+        (status = 304, description = "Not modified: If-None-Match names the current ETag",
+            headers(("ETag" = String, description = "The current ETag"))),
+        (status = 404, description = "No such pairing or check-in number (one after an early end included), or the pairing is not visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A malformed If-None-Match", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/pairings/{pairing_id}/check-ins/{number}")]
+pub async fn get_check_in(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(Uuid, u16)>,
+    if_none_match: IfNoneMatch,
+) -> Result<HttpResponse, ApiError> {
+    let (id, number) = path.into_inner();
+    let id = PairingId(id);
+    let now = state.now();
+    let (tag, view) = state
+        .read(move |conn| {
+            let (pairing, _) = visible_pairing(conn, id, caller.0)?;
+            let followed = journey::load(conn, vec![pairing])?
+                .pop()
+                .ok_or_else(|| ApiError::not_found("pairing"))?;
+            let slot = *followed
+                .journey
+                .reached()
+                .find(|slot| slot.number == number)
+                .ok_or_else(|| ApiError::not_found("check-in"))?;
+            tagged_check_in(conn, &followed, &slot, caller.0, now)
+        })
+        .await?;
+    Ok(etag::respond(StatusCode::OK, tag, &view, &if_none_match))
+}
+
 /// Check in: record or change the caller's entry.
 #[utoipa::path(
     tag = "check-ins",
@@ -270,14 +338,17 @@ pub async fn list_pairing_check_ins(
     params(
         ("pairing_id" = Uuid, Path, description = "The pairing"),
         ("number" = u16, Path, minimum = 1, maximum = 52, description = "The check-in's number"),
+        ("If-Match" = Option<String>, Header, description = "The check-in's ETag last seen; 412 if it changed since"),
     ),
     request_body = CheckInRequest,
     responses(
-        (status = 200, description = "The check-in with the caller's entry; a partner may change their own entry while the window is open", body = CheckInView),
+        (status = 200, description = "The check-in with the caller's entry; a partner may change their own entry while the window is open", body = CheckInView,
+            headers(("ETag" = String, description = "The check-in's new ETag"))),
         (status = 403, description = "The caller is an admin, not one of the partners", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such pairing or check-in number, or the pairing is not visible to the caller", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Outside the check-in's window (before its due date or after it closed, the detail says which), the pairing ended, or the program is archived", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid rating or note", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid rating or note, or a malformed If-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -286,6 +357,7 @@ pub async fn record_check_in(
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<(Uuid, u16)>,
+    if_match: IfMatch,
     body: Json<CheckInRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, number) = path.into_inner();
@@ -301,7 +373,7 @@ pub async fn record_check_in(
     let input = EntryInput::parse(rating, body.0.note.as_deref())
         .map_err(tandem_domain::DomainError::Invalid)?;
     let now = state.now();
-    let view = state
+    let (tag, view) = state
         .write(move |conn| {
             // One writer per pairing at a time, and everything read under its lock: a
             // partner's two requests cannot both insert, and an end committed meanwhile
@@ -321,6 +393,8 @@ pub async fn record_check_in(
                     "only the pair's two partners check in".into(),
                 ));
             }
+            // Under the pairing's lock, which every write of its entries holds.
+            if_match.check_tag(&tagged_check_in(conn, &followed, &slot, caller.0, now)?.0)?;
             followed.journey.check_can_record(&program, &slot, now)?;
             let earlier = check_ins::find(conn, id, number, caller.0)?;
             let entry = Entry {
@@ -333,14 +407,12 @@ pub async fn record_check_in(
                 updated_at: now,
             };
             check_ins::save(conn, &entry)?;
-            pairing_check_ins(conn, &followed, caller.0, now)?
-                .items
-                .into_iter()
-                .find(|check_in| check_in.number == number)
-                .ok_or_else(|| ApiError::not_found("check-in"))
+            tagged_check_in(conn, &followed, &slot, caller.0, now)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, tag))
+        .json(view))
 }
 
 /// Where the agenda continues: the last item's place in its order.
@@ -466,6 +538,7 @@ pub async fn list_my_check_ins(
 /// Registers this module's operations (paths and spec together).
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_pairing_check_ins)
+        .service(get_check_in)
         .service(record_check_in)
         .service(list_my_check_ins);
 }

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::{not_found_as, ApiError, Problem};
-use crate::etag::etag;
+use crate::etag::{self, IfMatch, IfNoneMatch};
 use crate::extract::{AuthUser, Json, Query};
 use crate::list_response;
 use crate::pagination::PageParams;
@@ -106,9 +106,17 @@ fn view(conn: &mut DbConn, enrolment: Enrolment) -> Result<EnrolmentView, ApiErr
     Ok(EnrolmentView::new(enrolment, name))
 }
 
-fn enrolment_response(status: StatusCode, version: i64, view: EnrolmentView) -> HttpResponse {
+/// The view with its ETag: the version and a digest of the view, which also shows the
+/// member's display name (another row).
+fn tagged(conn: &mut DbConn, enrolment: Enrolment) -> Result<(String, EnrolmentView), ApiError> {
+    let version = enrolment.version;
+    let view = view(conn, enrolment)?;
+    Ok((etag::of_view(version, &view), view))
+}
+
+fn enrolment_response(status: StatusCode, tag: String, view: EnrolmentView) -> HttpResponse {
     HttpResponse::build(status)
-        .insert_header((header::ETAG, etag(version)))
+        .insert_header((header::ETAG, tag))
         .json(view)
 }
 
@@ -119,7 +127,8 @@ fn enrolment_response(status: StatusCode, version: i64, view: EnrolmentView) -> 
     params(("program_id" = Uuid, Path, description = "The program")),
     request_body = EnrolRequest,
     responses(
-        (status = 201, description = "Enrolled: active, or pending when the program needs approval. In a program with `matching: auto` an active enrolment is paired at once with the best partner above the threshold (see `/v1/me/pairings`).", body = EnrolmentView),
+        (status = 201, description = "Enrolled: active, or pending when the program needs approval. In a program with `matching: auto` an active enrolment is paired at once with the best partner above the threshold (see `/v1/me/pairings`).", body = EnrolmentView,
+            headers(("ETag" = String, description = "The enrolment's ETag"))),
         (status = 404, description = "No such program, or the caller is not in its group", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The program is not open, or the caller already has an enrolment in this role", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid answers (each under `answers.<question key>`) or capacity", body = Problem, content_type = "application/problem+json"),
@@ -136,7 +145,7 @@ pub async fn enrol(
     let program_id = ProgramId(path.into_inner());
     let body = body.0;
     let now = state.now();
-    let (version, view) = state
+    let (tag, view) = state
         .write(move |conn| {
             // Drafts are hidden from members elsewhere, but enrolling in one is a
             // conflict with its state for anyone in the group.
@@ -169,11 +178,10 @@ pub async fn enrol(
             // Auto matching pairs in the same transaction: the enrolment and its first
             // pairing land together.
             workflows::pairing::auto_match(conn, &program, &enrolment, now)?;
-            let version = enrolment.version;
-            Ok((version, view(conn, enrolment)?))
+            tagged(conn, enrolment)
         })
         .await?;
-    Ok(enrolment_response(StatusCode::CREATED, version, view))
+    Ok(enrolment_response(StatusCode::CREATED, tag, view))
 }
 
 /// List a program's enrolments.
@@ -242,16 +250,19 @@ fn visible_enrolment(
 /// A visible enrolment for a change: its program locked first (every write to a
 /// program's enrolments holds that lock, see `programs::lock`), then the enrolment read
 /// again as it stands, so a concurrent change cannot overtake this one and a request
-/// without a precondition never fails for having raced another.
+/// without a precondition never fails for having raced another. Also answers the
+/// enrolment's current ETag, which the caller checks `If-Match` against once it has
+/// judged the caller's right to the change (403 before 412).
 fn locked_enrolment(
     conn: &mut DbConn,
     id: EnrolmentId,
     caller: UserId,
-) -> Result<(Enrolment, Membership, Program), ApiError> {
+) -> Result<(Enrolment, Membership, Program, String), ApiError> {
     let (enrolment, membership) = visible_enrolment(conn, id, caller)?;
     let program = programs::find_locked(conn, enrolment.program_id)?;
     let enrolment = enrolments::find(conn, id)?;
-    Ok((enrolment, membership, program))
+    let (tag, _) = tagged(conn, enrolment.clone())?;
+    Ok((enrolment, membership, program, tag))
 }
 
 /// The enrolment after its pairings that the clock completed are recorded so: a member
@@ -273,9 +284,16 @@ fn settled(
 #[utoipa::path(
     tag = "enrolments",
     operation_id = "get_enrolment",
-    params(("enrolment_id" = Uuid, Path, description = "The enrolment")),
+    params(
+        ("enrolment_id" = Uuid, Path, description = "The enrolment"),
+        ("If-None-Match" = Option<String>, Header, description = "ETags the caller holds; 304 when one is current"),
+    ),
     responses(
-        (status = 200, description = "The enrolment with its answers", body = EnrolmentView),
+        (status = 200, description = "The enrolment with its answers", body = EnrolmentView,
+            headers(("ETag" = String, description = "Changes with every write of the enrolment and with the member's name"))),
+        (status = 304, description = "Not modified: If-None-Match names the current ETag",
+            headers(("ETag" = String, description = "The current ETag"))),
+        (status = 422, description = "A malformed If-None-Match", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such enrolment, or neither the caller's own nor one the caller administers", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -285,29 +303,35 @@ pub async fn get_enrolment(
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<Uuid>,
+    if_none_match: IfNoneMatch,
 ) -> Result<HttpResponse, ApiError> {
     let id = EnrolmentId(path.into_inner());
-    let (version, view) = state
+    let (tag, view) = state
         .read(move |conn| {
             let (enrolment, _) = visible_enrolment(conn, id, caller.0)?;
-            Ok((enrolment.version, view(conn, enrolment)?))
+            tagged(conn, enrolment)
         })
         .await?;
-    Ok(enrolment_response(StatusCode::OK, version, view))
+    Ok(etag::respond(StatusCode::OK, tag, &view, &if_none_match))
 }
 
 /// Approve or decline an enrolment, or change its answers.
 #[utoipa::path(
     tag = "enrolments",
     operation_id = "update_enrolment",
-    params(("enrolment_id" = Uuid, Path, description = "The enrolment")),
+    params(
+        ("enrolment_id" = Uuid, Path, description = "The enrolment"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last seen; 412 if it changed since"),
+    ),
     request_body = UpdateEnrolmentRequest,
     responses(
-        (status = 200, description = "The enrolment in its new status", body = EnrolmentView),
+        (status = 200, description = "The enrolment in its new status", body = EnrolmentView,
+            headers(("ETag" = String, description = "The enrolment's new ETag"))),
         (status = 403, description = "Only admins approve or decline; only the member withdraws", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such enrolment visible to the caller", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not pending (approve/decline), or still paired (withdraw)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or a malformed If-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -316,23 +340,26 @@ pub async fn update_enrolment(
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<Uuid>,
+    if_match: IfMatch,
     body: Json<UpdateEnrolmentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = EnrolmentId(path.into_inner());
     let target = body.0.status;
     let now = state.now();
-    let (version, view) = state
+    let (tag, view) = state
         .write(move |conn| {
-            let (mut enrolment, membership, program) = locked_enrolment(conn, id, caller.0)?;
+            let (mut enrolment, membership, program, current) =
+                locked_enrolment(conn, id, caller.0)?;
             match target {
                 EnrolmentStatus::Active | EnrolmentStatus::Declined => {
                     require_manager(&membership)?;
+                    if_match.check_tag(&current)?;
                     program.check_not_archived()?;
                     enrolment.decide(target == EnrolmentStatus::Active, now)?;
                     let decided = enrolments::update(conn, &enrolment, now)?;
                     notify::enrolment_decided(conn, &program, &decided, now)?;
                     workflows::pairing::auto_match(conn, &program, &decided, now)?;
-                    return Ok((decided.version, view(conn, decided)?));
+                    return tagged(conn, decided);
                 }
                 EnrolmentStatus::Withdrawn => {
                     if enrolment.user_id != caller.0 {
@@ -340,6 +367,7 @@ pub async fn update_enrolment(
                             "only the member can withdraw their enrolment".into(),
                         ));
                     }
+                    if_match.check_tag(&current)?;
                     program.check_not_archived()?;
                     enrolment = settled(conn, &program, enrolment, now)?;
                     enrolment.withdraw(now)?;
@@ -351,22 +379,27 @@ pub async fn update_enrolment(
                 }
             }
             let enrolment = enrolments::update(conn, &enrolment, now)?;
-            Ok((enrolment.version, view(conn, enrolment)?))
+            tagged(conn, enrolment)
         })
         .await?;
-    Ok(enrolment_response(StatusCode::OK, version, view))
+    Ok(enrolment_response(StatusCode::OK, tag, view))
 }
 
 /// Withdraw an enrolment.
 #[utoipa::path(
     tag = "enrolments",
     operation_id = "withdraw_enrolment",
-    params(("enrolment_id" = Uuid, Path, description = "The enrolment")),
+    params(
+        ("enrolment_id" = Uuid, Path, description = "The enrolment"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last seen; 412 if it changed since"),
+    ),
     responses(
         (status = 204, description = "Withdrawn (also when it already was)"),
         (status = 403, description = "Only the member withdraws their enrolment", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such enrolment visible to the caller", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Declined, or still in an active pairing", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A malformed If-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -375,17 +408,19 @@ pub async fn withdraw_enrolment(
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<Uuid>,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let id = EnrolmentId(path.into_inner());
     let now = state.now();
     state
         .write(move |conn| {
-            let (enrolment, _, program) = locked_enrolment(conn, id, caller.0)?;
+            let (enrolment, _, program, current) = locked_enrolment(conn, id, caller.0)?;
             if enrolment.user_id != caller.0 {
                 return Err(ApiError::Forbidden(
                     "only the member can withdraw their enrolment".into(),
                 ));
             }
+            if_match.check_tag(&current)?;
             program.check_not_archived()?;
             let mut enrolment = settled(conn, &program, enrolment, now)?;
             enrolment.withdraw(now)?;

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::{ApiError, Problem};
-use crate::etag::{etag, IfMatch};
+use crate::etag::{self, IfMatch, IfNoneMatch};
 use crate::extract::{AuthUser, Json, Query};
 use crate::list_response;
 use crate::pagination::PageParams;
@@ -80,10 +80,19 @@ pub struct JoinRequest {
     pub invite_code: String,
 }
 
+/// A group as a member of `role` sees it, with its ETag: the version and a digest of the
+/// view, since the caller's role and the invite code (managers only) vary per viewer.
+fn tagged_group(group: Group, role: Role) -> (String, GroupView) {
+    let version = group.version;
+    let view = GroupView::new(group, role);
+    (etag::of_view(version, &view), view)
+}
+
 fn group_response(status: actix_web::http::StatusCode, group: Group, role: Role) -> HttpResponse {
+    let (tag, view) = tagged_group(group, role);
     HttpResponse::build(status)
-        .insert_header((header::ETAG, etag(group.version)))
-        .json(GroupView::new(group, role))
+        .insert_header((header::ETAG, tag))
+        .json(view)
 }
 
 /// Create a group.
@@ -92,7 +101,8 @@ fn group_response(status: actix_web::http::StatusCode, group: Group, role: Role)
     operation_id = "create_group",
     request_body = CreateGroupRequest,
     responses(
-        (status = 201, description = "Created; the caller is its owner", body = GroupView),
+        (status = 201, description = "Created; the caller is its owner", body = GroupView,
+            headers(("ETag" = String, description = "The group's ETag as the caller sees it"))),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -179,10 +189,13 @@ pub async fn list_my_groups(
 #[utoipa::path(
     tag = "groups",
     operation_id = "get_group",
-    params(("group_id" = Uuid, Path, description = "The group")),
+    params(("group_id" = Uuid, Path, description = "The group"), ("If-None-Match" = Option<String>, Header, description = "ETags the caller holds; 304 when one is current")),
     responses(
         (status = 200, description = "The group", body = GroupView,
             headers(("ETag" = String, description = "Version, for If-Match"))),
+        (status = 304, description = "Not modified: If-None-Match names the current ETag",
+            headers(("ETag" = String, description = "The current ETag"))),
+        (status = 422, description = "A malformed If-None-Match", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -192,6 +205,7 @@ pub async fn get_group(
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<Uuid>,
+    if_none_match: IfNoneMatch,
 ) -> Result<HttpResponse, ApiError> {
     let group_id = GroupId(path.into_inner());
     let (group, role) = state
@@ -200,7 +214,13 @@ pub async fn get_group(
             Ok((groups::find_group(conn, group_id)?, membership.role))
         })
         .await?;
-    Ok(group_response(actix_web::http::StatusCode::OK, group, role))
+    let (tag, view) = tagged_group(group, role);
+    Ok(etag::respond(
+        actix_web::http::StatusCode::OK,
+        tag,
+        &view,
+        &if_none_match,
+    ))
 }
 
 /// Update a group.
@@ -255,7 +275,7 @@ pub async fn update_group(
             let membership = manager_of(conn, group_id, caller.0)?;
             groups::lock_group(conn, group_id)?;
             let mut group = groups::find_group(conn, group_id)?;
-            if_match.check(group.version)?;
+            if_match.check_tag(&tagged_group(group.clone(), membership.role).0)?;
             if let Some(name) = name {
                 group.name = name;
             }
@@ -272,11 +292,17 @@ pub async fn update_group(
 #[utoipa::path(
     tag = "groups",
     operation_id = "rotate_invite_code",
-    params(("group_id" = Uuid, Path, description = "The group")),
+    params(
+        ("group_id" = Uuid, Path, description = "The group"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last seen; 412 if it changed since"),
+    ),
     responses(
-        (status = 200, description = "The group with a new invite code; the old one stops working", body = GroupView),
+        (status = 200, description = "The group with a new invite code; the old one stops working", body = GroupView,
+            headers(("ETag" = String, description = "The group's ETag as the caller sees it"))),
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A malformed If-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -285,13 +311,18 @@ pub async fn rotate_invite_code(
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<Uuid>,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let group_id = GroupId(path.into_inner());
     let now = state.now();
     let (group, role) = state
         .write(move |conn| {
             let membership = manager_of(conn, group_id, caller.0)?;
+            // Locked first, like a PATCH: the whole row is written back, so reading it
+            // unlocked could undo a rename committed meanwhile.
+            groups::lock_group(conn, group_id)?;
             let mut group = groups::find_group(conn, group_id)?;
+            if_match.check_tag(&tagged_group(group.clone(), membership.role).0)?;
             group.invite_code = new_invite_code();
             Ok((groups::update_group(conn, &group, now)?, membership.role))
         })
@@ -306,7 +337,8 @@ pub async fn rotate_invite_code(
     params(("group_id" = Uuid, Path, description = "The group")),
     request_body = JoinRequest,
     responses(
-        (status = 200, description = "The caller is a member (joining twice changes nothing)", body = GroupView),
+        (status = 200, description = "The caller is a member (joining twice changes nothing)", body = GroupView,
+            headers(("ETag" = String, description = "The group's ETag as the caller sees it"))),
         (status = 404, description = "No such group, or the invite code is wrong", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),

@@ -9,7 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
 use crate::error::{ApiError, Problem};
-use crate::etag::{etag, IfMatch};
+use crate::etag::{self, etag, IfMatch, IfNoneMatch};
 use crate::extract::{AuthUser, Json};
 use crate::state::AppState;
 
@@ -50,9 +50,13 @@ pub struct UpdateMeRequest {
 #[utoipa::path(
     tag = "me",
     operation_id = "get_me",
+    params(("If-None-Match" = Option<String>, Header, description = "ETags the caller holds; 304 when one is current")),
     responses(
         (status = 200, description = "The caller's account", body = UserView,
             headers(("ETag" = String, description = "Version, for If-Match"))),
+        (status = 304, description = "Not modified: If-None-Match names the current ETag",
+            headers(("ETag" = String, description = "The current ETag"))),
+        (status = 422, description = "A malformed If-None-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -60,12 +64,18 @@ pub struct UpdateMeRequest {
 pub async fn get_me(
     state: web::Data<AppState>,
     caller: AuthUser,
+    if_none_match: IfNoneMatch,
 ) -> Result<HttpResponse, ApiError> {
     let user = state
         .read(move |conn| Ok(users::find(conn, caller.0)?))
         .await
         .map_err(gone)?;
-    Ok(with_etag(&user))
+    Ok(etag::respond(
+        actix_web::http::StatusCode::OK,
+        etag(user.version),
+        &UserView::own(&user),
+        &if_none_match,
+    ))
 }
 
 /// Update the caller's profile.

@@ -1,16 +1,19 @@
 //! A group's members: list, change a role, remove (or leave).
 
+use actix_web::http::{header, StatusCode};
 use actix_web::{delete, get, patch, web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use tandem_domain::group::{check_removal, check_role_change, Role};
+use tandem_domain::group::{check_removal, check_role_change, Membership, Role};
 use tandem_domain::ids::{GroupId, MembershipId, UserId};
 use tandem_persistence::groups::{self, MemberEntry};
+use tandem_persistence::DbConn;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::{ApiError, Problem};
+use crate::etag::{self, IfMatch, IfNoneMatch};
 use crate::extract::{AuthUser, Json, Query};
 use crate::list_response;
 use crate::pagination::PageParams;
@@ -80,6 +83,65 @@ pub async fn list_members(
     Ok(HttpResponse::Ok().json(MemberList::from_page(members.map(MemberView::from))))
 }
 
+/// A member as anyone in the group sees them, with the ETag: the membership's version
+/// and a digest of the view, which also shows the member's display name (another row).
+fn tagged_member(
+    conn: &mut DbConn,
+    membership: &Membership,
+) -> Result<(String, MemberView), ApiError> {
+    let display_name = tandem_persistence::users::find(conn, membership.user_id)?
+        .display_name
+        .as_str()
+        .to_owned();
+    let view = MemberView {
+        user_id: membership.user_id.0,
+        display_name,
+        role: membership.role,
+        joined_at: membership.joined_at,
+    };
+    let version = groups::membership_version(conn, membership.id)?;
+    Ok((etag::of_view(version, &view), view))
+}
+
+/// Read one member of a group.
+#[utoipa::path(
+    tag = "members",
+    operation_id = "get_member",
+    params(
+        ("group_id" = Uuid, Path, description = "The group"),
+        ("user_id" = Uuid, Path, description = "The member"),
+        ("If-None-Match" = Option<String>, Header, description = "ETags the caller holds; 304 when one is current"),
+    ),
+    responses(
+        (status = 200, description = "The member", body = MemberView,
+            headers(("ETag" = String, description = "Changes with the member's role and name"))),
+        (status = 304, description = "Not modified: If-None-Match names the current ETag",
+            headers(("ETag" = String, description = "The current ETag"))),
+        (status = 404, description = "No such group or member, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A malformed If-None-Match", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/groups/{group_id}/members/{user_id}")]
+pub async fn get_member(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(Uuid, Uuid)>,
+    if_none_match: IfNoneMatch,
+) -> Result<HttpResponse, ApiError> {
+    let (group_id, user_id) = path.into_inner();
+    let (group_id, target_id) = (GroupId(group_id), UserId(user_id));
+    let (tag, view) = state
+        .read(move |conn| {
+            member_of(conn, group_id, caller.0)?;
+            let target = groups::membership(conn, group_id, target_id)?
+                .ok_or_else(|| ApiError::not_found("member"))?;
+            tagged_member(conn, &target)
+        })
+        .await?;
+    Ok(etag::respond(StatusCode::OK, tag, &view, &if_none_match))
+}
+
 /// Change a member's role.
 #[utoipa::path(
     tag = "members",
@@ -87,14 +149,17 @@ pub async fn list_members(
     params(
         ("group_id" = Uuid, Path, description = "The group"),
         ("user_id" = Uuid, Path, description = "The member"),
+        ("If-Match" = Option<String>, Header, description = "The member's ETag last seen; 412 if it changed since"),
     ),
     request_body = ChangeRoleRequest,
     responses(
-        (status = 200, description = "The member with the new role", body = MemberView),
+        (status = 200, description = "The member with the new role", body = MemberView,
+            headers(("ETag" = String, description = "The member's new ETag"))),
         (status = 403, description = "Members cannot change roles; admins cannot touch owners", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group or member, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The last owner cannot be demoted", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or a malformed If-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -103,12 +168,13 @@ pub async fn change_member_role(
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<(Uuid, Uuid)>,
+    if_match: IfMatch,
     body: Json<ChangeRoleRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (group_id, user_id) = path.into_inner();
     let (group_id, target_id) = (GroupId(group_id), UserId(user_id));
     let new_role = body.0.role;
-    let member = state
+    let (tag, member) = state
         .write(move |conn| {
             // The lock first: the actor's own role is then read as it stands.
             groups::lock_group(conn, group_id).map_err(crate::error::not_found_as("group"))?;
@@ -117,20 +183,19 @@ pub async fn change_member_role(
                 .ok_or_else(|| ApiError::not_found("member"))?;
             let owners = groups::count_owners(conn, group_id)?;
             check_role_change(actor.role, target.role, new_role, owners)?;
+            // Checked under the group's lock, which every membership change holds.
+            if_match.check_tag(&tagged_member(conn, &target)?.0)?;
             groups::set_role(conn, target.id, new_role)?;
-            let display_name = tandem_persistence::users::find(conn, target_id)?
-                .display_name
-                .as_str()
-                .to_owned();
-            Ok(MemberView {
-                user_id: target_id.0,
-                display_name,
+            let changed = Membership {
                 role: new_role,
-                joined_at: target.joined_at,
-            })
+                ..target
+            };
+            tagged_member(conn, &changed)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(member))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, tag))
+        .json(member))
 }
 
 /// Remove a member, or leave the group.
@@ -140,12 +205,15 @@ pub async fn change_member_role(
     params(
         ("group_id" = Uuid, Path, description = "The group"),
         ("user_id" = Uuid, Path, description = "The member; the caller's own id leaves the group"),
+        ("If-Match" = Option<String>, Header, description = "The member's ETag last seen; 412 if it changed since"),
     ),
     responses(
         (status = 204, description = "Removed (or left). Their active pairings in the group's programs end (partners are notified) and their enrolments are withdrawn."),
         (status = 403, description = "Only owners and admins remove others; admins cannot remove owners", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group or member, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The last owner cannot leave", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A malformed If-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -154,6 +222,7 @@ pub async fn remove_member(
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<(Uuid, Uuid)>,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let (group_id, user_id) = path.into_inner();
     let (group_id, target_id) = (GroupId(group_id), UserId(user_id));
@@ -172,6 +241,7 @@ pub async fn remove_member(
                 target.role,
                 owners,
             )?;
+            if_match.check_tag(&tagged_member(conn, &target)?.0)?;
             workflows::membership::leave_programs(conn, group_id, target_id, caller.0, now)?;
             groups::delete_membership(conn, target.id)?;
             Ok(())
@@ -183,6 +253,7 @@ pub async fn remove_member(
 /// Registers this module's operations (paths and spec together).
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_members)
+        .service(get_member)
         .service(change_member_role)
         .service(remove_member);
 }

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::{ApiError, Problem};
+use crate::etag::{self, etag, IfMatch, IfNoneMatch};
 use crate::extract::{AuthUser, Json, Query};
 use crate::list_response;
 use crate::pagination::PageParams;
@@ -262,17 +263,63 @@ pub async fn list_notifications(
     )))
 }
 
+/// Read one of the caller's notifications.
+#[utoipa::path(
+    tag = "notifications",
+    operation_id = "get_notification",
+    params(
+        ("notification_id" = Uuid, Path, description = "The notification"),
+        ("If-None-Match" = Option<String>, Header, description = "ETags the caller holds; 304 when one is current"),
+    ),
+    responses(
+        (status = 200, description = "The notification", body = NotificationView,
+            headers(("ETag" = String, description = "The notification's version, for If-Match"))),
+        (status = 304, description = "Not modified: If-None-Match names the current ETag",
+            headers(("ETag" = String, description = "The current ETag"))),
+        (status = 404, description = "No such notification of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A malformed If-None-Match", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/me/notifications/{notification_id}")]
+pub async fn get_notification(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<Uuid>,
+    if_none_match: IfNoneMatch,
+) -> Result<HttpResponse, ApiError> {
+    let id = NotificationId(path.into_inner());
+    let (version, notification) = state
+        .read(move |conn| {
+            let notification = notifications::find_own(conn, caller.0, id)
+                .map_err(crate::error::not_found_as("notification"))?;
+            Ok((notifications::version(conn, id)?, notification))
+        })
+        .await?;
+    Ok(etag::respond(
+        actix_web::http::StatusCode::OK,
+        etag(version),
+        &NotificationView::from(notification),
+        &if_none_match,
+    ))
+}
+
 /// Mark a notification read or unread.
 #[utoipa::path(
     tag = "notifications",
     operation_id = "update_notification",
-    params(("notification_id" = Uuid, Path, description = "The notification")),
+    params(
+        ("notification_id" = Uuid, Path, description = "The notification"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last seen; 412 if it changed since"),
+    ),
     request_body = UpdateNotificationRequest,
     responses(
-        (status = 200, description = "The notification, read or unread", body = NotificationView),
+        (status = 200, description = "The notification, read or unread", body = NotificationView,
+            headers(("ETag" = String, description = "The notification's version, for If-Match"))),
         (status = 404, description = "No such notification of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Marking a `new_messages` notification unread while a newer one of the same pairing is unread (it already counts the messages)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or a malformed If-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -281,11 +328,12 @@ pub async fn update_notification(
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<Uuid>,
+    if_match: IfMatch,
     body: Json<UpdateNotificationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = NotificationId(path.into_inner());
     let read_at = body.0.read.then(|| state.now());
-    let notification = state
+    let (version, notification) = state
         .write(move |conn| {
             if read_at.is_none() {
                 crate::workflows::notify::check_may_mark_unread(conn, caller.0, id)
@@ -295,11 +343,18 @@ pub async fn update_notification(
                         other => other,
                     })?;
             }
-            notifications::set_read(conn, caller.0, id, read_at)
-                .map_err(crate::error::not_found_as("notification"))
+            // After the pairing's lock (taken above for an unread mark), in the usual order.
+            notifications::lock(conn, caller.0, id)
+                .map_err(crate::error::not_found_as("notification"))?;
+            if_match.check(notifications::version(conn, id)?)?;
+            let notification = notifications::set_read(conn, caller.0, id, read_at)
+                .map_err(crate::error::not_found_as("notification"))?;
+            Ok((notifications::version(conn, id)?, notification))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(NotificationView::from(notification)))
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::ETAG, etag(version)))
+        .json(NotificationView::from(notification)))
 }
 
 /// Mark every notification read.
@@ -326,6 +381,7 @@ pub async fn mark_all_notifications_read(
 /// Registers this module's operations (paths and spec together).
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_notifications)
+        .service(get_notification)
         .service(update_notification)
         .service(mark_all_notifications_read);
 }

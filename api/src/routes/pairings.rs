@@ -16,6 +16,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::{ApiError, Problem};
+use crate::etag::{self, IfMatch, IfNoneMatch};
 use crate::extract::json::MAX_BATCH_BODY_BYTES;
 use crate::extract::{AuthUser, Json, Query};
 use crate::list_response;
@@ -231,7 +232,8 @@ fn program_locked_for_pairing(
     params(("program_id" = Uuid, Path, description = "The program")),
     request_body = CreatePairingRequest,
     responses(
-        (status = 201, description = "Paired; both partners are notified", body = PairingView),
+        (status = 201, description = "Paired; both partners are notified", body = PairingView,
+            headers(("ETag" = String, description = "The pairing's ETag as the caller sees it"))),
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such program, or the caller is not in its group", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An enrolment is not active, the mentee is already paired, the mentor is full, or the program is a draft or archived", body = Problem, content_type = "application/problem+json"),
@@ -259,10 +261,12 @@ pub async fn create_pairing(
                 introduction: Some(introduction),
             };
             let pairing = make(conn, &program, &request, now)?;
-            one_view(conn, pairing, caller.0, now)
+            tagged_view(conn, pairing, caller.0, now)
         })
         .await?;
-    Ok(HttpResponse::build(StatusCode::CREATED).json(view))
+    Ok(HttpResponse::build(StatusCode::CREATED)
+        .insert_header((actix_web::http::header::ETAG, view.0))
+        .json(view.1))
 }
 
 /// Publish many pairings at once (all or nothing).
@@ -453,9 +457,15 @@ pub(crate) fn visible_pairing(
 #[utoipa::path(
     tag = "pairings",
     operation_id = "get_pairing",
-    params(("pairing_id" = Uuid, Path, description = "The pairing")),
+    params(
+        ("pairing_id" = Uuid, Path, description = "The pairing"),
+        ("If-None-Match" = Option<String>, Header, description = "ETags the caller holds; 304 when one is current"),
+    ),
     responses(
-        (status = 200, description = "The pairing", body = PairingView),
+        (status = 200, description = "The pairing", body = PairingView,
+            headers(("ETag" = String, description = "Changes with every write, with the status the clock derives, and per viewer"))),
+        (status = 304, description = "Not modified: If-None-Match names the current ETag",
+            headers(("ETag" = String, description = "The current ETag"))),
         (status = 404, description = "No such pairing, the caller is not in its group (a partner who left or was removed included), or neither a partner nor an admin", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -465,29 +475,48 @@ pub async fn get_pairing(
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<Uuid>,
+    if_none_match: IfNoneMatch,
 ) -> Result<HttpResponse, ApiError> {
     let id = PairingId(path.into_inner());
     let now = state.now();
-    let view = state
+    let (tag, view) = state
         .read(move |conn| {
             let (pairing, _) = visible_pairing(conn, id, caller.0)?;
-            one_view(conn, pairing, caller.0, now)
+            tagged_view(conn, pairing, caller.0, now)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(etag::respond(StatusCode::OK, tag, &view, &if_none_match))
+}
+
+/// A pairing as the caller sees it, with its ETag: the version and a digest of this view,
+/// which holds the status the clock derives and the caller's role.
+pub(crate) fn tagged_view(
+    conn: &mut DbConn,
+    pairing: Pairing,
+    caller: UserId,
+    now: DateTime<Utc>,
+) -> Result<(String, PairingView), ApiError> {
+    let version = pairings::version(conn, pairing.id)?;
+    let view = one_view(conn, pairing, caller, now)?;
+    Ok((etag::of_view(version, &view), view))
 }
 
 /// End a pairing early.
 #[utoipa::path(
     tag = "pairings",
     operation_id = "end_pairing",
-    params(("pairing_id" = Uuid, Path, description = "The pairing")),
+    params(
+        ("pairing_id" = Uuid, Path, description = "The pairing"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last seen; 412 if it changed since"),
+    ),
     request_body = EndPairingRequest,
     responses(
-        (status = 200, description = "Ended: the other partner is notified, the mentor's place is free and the mentee can be paired again", body = PairingView),
+        (status = 200, description = "Ended: the other partner is notified, the mentor's place is free and the mentee can be paired again", body = PairingView,
+            headers(("ETag" = String, description = "The ended pairing's ETag"))),
         (status = 404, description = "No such pairing, the caller is not in its group (a partner who left or was removed included), or neither a partner nor an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The pairing is not active: it ended, or its schedule ran out (completed)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid reason", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid reason, or a malformed If-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -496,15 +525,21 @@ pub async fn end_pairing(
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<Uuid>,
+    if_match: IfMatch,
     body: Json<EndPairingRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = PairingId(path.into_inner());
     let reason = body.0.reason;
     let now = state.now();
-    let view = state
+    let (tag, view) = state
         .write(move |conn| {
-            let (pairing, program) = visible_pairing(conn, id, caller.0)?;
+            let (_, program) = visible_pairing(conn, id, caller.0)?;
             let program = programs::find_locked(conn, program.id)?;
+            // Under the pairing's lock (after its program's, in the usual order) the
+            // pairing is read again, so If-Match is checked against what is then ended.
+            pairings::lock(conn, id)?;
+            let (pairing, _) = visible_pairing(conn, id, caller.0)?;
+            if_match.check_tag(&tagged_view(conn, pairing.clone(), caller.0, now)?.0)?;
             program.check_not_archived()?;
             let mut journey = journey::of(conn, pairing, &program)?;
             journey.end(caller.0, &reason, now)?;
@@ -515,10 +550,12 @@ pub async fn end_pairing(
                 ));
             }
             notify::pairing_ended(conn, &program, &pairing, caller.0, now)?;
-            one_view(conn, pairing, caller.0, now)
+            tagged_view(conn, pairing, caller.0, now)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::ETAG, tag))
+        .json(view))
 }
 
 /// Registers this module's operations (paths and spec together).

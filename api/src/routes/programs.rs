@@ -14,7 +14,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::{ApiError, Problem};
-use crate::etag::{etag, IfMatch};
+use crate::etag::{self, etag, IfMatch, IfNoneMatch};
 use crate::extract::{AuthUser, Json, Query};
 use crate::list_response;
 use crate::pagination::PageParams;
@@ -275,10 +275,13 @@ pub async fn list_programs(
 #[utoipa::path(
     tag = "programs",
     operation_id = "get_program",
-    params(("program_id" = Uuid, Path, description = "The program")),
+    params(("program_id" = Uuid, Path, description = "The program"), ("If-None-Match" = Option<String>, Header, description = "ETags the caller holds; 304 when one is current")),
     responses(
         (status = 200, description = "The program", body = ProgramView,
             headers(("ETag" = String, description = "Version, for If-Match"))),
+        (status = 304, description = "Not modified: If-None-Match names the current ETag",
+            headers(("ETag" = String, description = "The current ETag"))),
+        (status = 422, description = "A malformed If-None-Match", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such program, a draft seen by a member, or the caller is not in the group", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -288,12 +291,18 @@ pub async fn get_program(
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<Uuid>,
+    if_none_match: IfNoneMatch,
 ) -> Result<HttpResponse, ApiError> {
     let program_id = ProgramId(path.into_inner());
     let (program, _) = state
         .read(move |conn| program_for(conn, program_id, caller.0))
         .await?;
-    Ok(program_response(StatusCode::OK, program))
+    Ok(etag::respond(
+        StatusCode::OK,
+        etag(program.version),
+        &ProgramView::from(program),
+        &if_none_match,
+    ))
 }
 
 /// Change a program's settings or status.

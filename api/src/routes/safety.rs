@@ -14,11 +14,12 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::{ApiError, Problem};
+use crate::etag::{IfMatch, IfNoneMatch};
 use crate::extract::{AuthUser, Json, Query};
 use crate::list_response;
 use crate::pagination::PageParams;
 use crate::routes::access::{manager_of, require_manager};
-use crate::routes::pairings::{one_view, visible_pairing, PairingView};
+use crate::routes::pairings::{tagged_view, visible_pairing, PairingView};
 use crate::state::AppState;
 use crate::workflows::safety;
 
@@ -128,7 +129,8 @@ fn report_view(conn: &mut DbConn, report: Report) -> Result<ReportView, ApiError
     params(("pairing_id" = Uuid, Path, description = "The pairing")),
     request_body = ReasonRequest,
     responses(
-        (status = 200, description = "Blocked: the two are never paired again in this group. The pairing ends at once if active, and so does any other active pairing of the two in the group's programs (places freed; the end reason reads \"The pairing was ended.\"); the other partner is told only that it ended; a pairing that had already ended or completed stays as it was and the block is recorded all the same. Blocking again, by either partner, changes nothing and answers the same", body = PairingView),
+        (status = 200, description = "Blocked: the two are never paired again in this group. The pairing ends at once if active, and so does any other active pairing of the two in the group's programs (places freed; the end reason reads \"The pairing was ended.\"); the other partner is told only that it ended; a pairing that had already ended or completed stays as it was and the block is recorded all the same. Blocking again, by either partner, changes nothing and answers the same", body = PairingView,
+            headers(("ETag" = String, description = "The pairing's ETag"))),
         (status = 403, description = "The caller is one of the group's admins but not a partner", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such pairing, the caller is not in its group (a partner who left or was removed included), or neither a partner nor an admin", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid reason", body = Problem, content_type = "application/problem+json"),
@@ -145,15 +147,17 @@ pub async fn block_partner(
     let id = PairingId(path.into_inner());
     let reason = body.0.reason;
     let now = state.now();
-    let view = state
+    let (tag, view) = state
         .write(move |conn| {
             let (pairing, program) = visible_pairing(conn, id, caller.0)?;
             safety::block(conn, &pairing, &program, caller.0, &reason, now)?;
             let pairing = pairings::find(conn, id)?;
-            one_view(conn, pairing, caller.0, now)
+            tagged_view(conn, pairing, caller.0, now)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::ETAG, tag))
+        .json(view))
 }
 
 /// Report the other partner to the group's admins.
@@ -245,17 +249,77 @@ pub async fn list_group_reports(
     Ok(HttpResponse::Ok().json(list))
 }
 
+/// A report the caller manages: 404 when it does not exist, the caller is not in its
+/// group, or it is about the caller; 403 for a member who is not an owner or admin.
+fn managed_report(conn: &mut DbConn, id: ReportId, caller: UserId) -> Result<Report, ApiError> {
+    let report = reports::find(conn, id).map_err(crate::error::not_found_as("report"))?;
+    let membership = groups::membership(conn, report.group_id, caller)?
+        .ok_or_else(|| ApiError::not_found("report"))?;
+    require_manager(&membership)?;
+    // An admin the report is about is told nothing of it, as if it did not exist.
+    if !report.visible_to(caller) {
+        return Err(ApiError::not_found("report"));
+    }
+    Ok(report)
+}
+
+/// Read a report.
+#[utoipa::path(
+    tag = "pair-space",
+    operation_id = "get_report",
+    params(
+        ("report_id" = Uuid, Path, description = "The report"),
+        ("If-None-Match" = Option<String>, Header, description = "ETags the caller holds; 304 when one is current"),
+    ),
+    responses(
+        (status = 200, description = "The report", body = ReportView,
+            headers(("ETag" = String, description = "Changes when the report is resolved and with the names it shows"))),
+        (status = 304, description = "Not modified: If-None-Match names the current ETag",
+            headers(("ETag" = String, description = "The current ETag"))),
+        (status = 403, description = "The caller is a member of the report's group but not an owner or admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such report, the caller is not in its group, or the report is about the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A malformed If-None-Match", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/reports/{report_id}")]
+pub async fn get_report(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<Uuid>,
+    if_none_match: IfNoneMatch,
+) -> Result<HttpResponse, ApiError> {
+    let id = ReportId(path.into_inner());
+    let (tag, view) = state
+        .read(move |conn| {
+            let report = managed_report(conn, id, caller.0)?;
+            tagged_report(conn, report)
+        })
+        .await?;
+    Ok(crate::etag::respond(
+        StatusCode::OK,
+        tag,
+        &view,
+        &if_none_match,
+    ))
+}
+
 /// Resolve a report.
 #[utoipa::path(
     tag = "pair-space",
     operation_id = "update_report",
-    params(("report_id" = Uuid, Path, description = "The report")),
+    params(
+        ("report_id" = Uuid, Path, description = "The report"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last seen; 412 if it changed since"),
+    ),
     request_body = UpdateReportRequest,
     responses(
-        (status = 200, description = "Resolved (resolving it again changes nothing)", body = ReportView),
+        (status = 200, description = "Resolved (resolving it again changes nothing)", body = ReportView,
+            headers(("ETag" = String, description = "The report's ETag"))),
         (status = 403, description = "The caller is a member of the report's group but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such report, the caller is not in its group, or the report is about the caller", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A status other than `resolved`", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A status other than `resolved`, or a malformed If-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -264,32 +328,37 @@ pub async fn update_report(
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<Uuid>,
+    if_match: IfMatch,
     body: Json<UpdateReportRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ReportId(path.into_inner());
     let wanted = body.0.status;
     let now = state.now();
-    let view = state
+    let (tag, view) = state
         .write(move |conn| {
-            let mut report =
-                reports::find(conn, id).map_err(crate::error::not_found_as("report"))?;
-            let membership = groups::membership(conn, report.group_id, caller.0)?
-                .ok_or_else(|| ApiError::not_found("report"))?;
-            require_manager(&membership)?;
-            // An admin the report is about is told nothing of it, as if it did not exist.
-            if !report.visible_to(caller.0) {
-                return Err(ApiError::not_found("report"));
-            }
+            reports::lock(conn, id).map_err(crate::error::not_found_as("report"))?;
+            let mut report = managed_report(conn, id, caller.0)?;
             if wanted != ReportStatus::Resolved {
                 return Err(ApiError::invalid("status", "can only be set to resolved"));
             }
+            if_match.check_tag(&tagged_report(conn, report.clone())?.0)?;
             report.resolve(caller.0, now);
             reports::update_status(conn, &report)?;
             let stored = reports::find(conn, id)?;
-            report_view(conn, stored)
+            tagged_report(conn, stored)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::ETAG, tag))
+        .json(view))
+}
+
+/// A report's view with its ETag: the version and a digest of the view, which also
+/// shows names from other rows.
+fn tagged_report(conn: &mut DbConn, report: Report) -> Result<(String, ReportView), ApiError> {
+    let version = reports::version(conn, report.id)?;
+    let view = report_view(conn, report)?;
+    Ok((crate::etag::of_view(version, &view), view))
 }
 
 /// Registers this module's operations (paths and spec together).
@@ -297,5 +366,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(block_partner)
         .service(report_partner)
         .service(list_group_reports)
+        .service(get_report)
         .service(update_report);
 }

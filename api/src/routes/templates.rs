@@ -17,7 +17,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::{not_found_as, ApiError, FieldError, Problem};
-use crate::etag::{etag, IfMatch};
+use crate::etag::{self, etag, IfMatch, IfNoneMatch};
 use crate::extract::{AuthUser, Json, Query};
 use crate::language::{content_language_header, RequestedLanguage};
 use crate::list_response;
@@ -242,10 +242,17 @@ pub async fn list_templates(
         ("key" = String, Path, description = "The built-in template's key", example = "new-parents"),
         ("lang" = Option<Language>, Query, description = "The language to answer in; wins over `Accept-Language`"),
         ("Accept-Language" = Option<String>, Header, description = "Preferred languages, used when `lang` is absent; English by default"),
+        ("If-None-Match" = Option<String>, Header, description = "ETags the caller holds; 304 when one is current"),
     ),
     responses(
         (status = 200, description = "The built-in template", body = TemplateView,
-            headers(("Content-Language" = String, description = "The language of the content: `en` or `it`"))),
+            headers(
+                ("Content-Language" = String, description = "The language of the content: `en` or `it`"),
+                ("ETag" = String, description = "A digest of the content in this language (built-in templates change only with a release)"),
+            )),
+        (status = 304, description = "Not modified: If-None-Match names the current ETag",
+            headers(("ETag" = String, description = "The current ETag"))),
+        (status = 422, description = "A malformed If-None-Match", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No built-in template has this key", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unsupported lang", body = Problem, content_type = "application/problem+json"),
     ),
@@ -257,11 +264,23 @@ pub async fn get_template(
     _caller: AuthUser,
     language: RequestedLanguage,
     path: web::Path<String>,
+    if_none_match: IfNoneMatch,
 ) -> Result<HttpResponse, ApiError> {
     let language = language.0;
     let template =
         catalogue::builtin(&path, language).ok_or_else(|| ApiError::not_found("template"))?;
-    Ok(builtin_response(StatusCode::OK, language).json(TemplateView::builtin(template)))
+    let view = TemplateView::builtin(template);
+    // No stored version: built-in content changes only with a release (version 0).
+    let tag = etag::of_view(0, &view);
+    if if_none_match.matches(&tag) {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, tag))
+            .insert_header((header::VARY, "Accept-Language"))
+            .finish());
+    }
+    Ok(builtin_response(StatusCode::OK, language)
+        .insert_header((header::ETAG, tag))
+        .json(view))
 }
 
 /// Save a custom template.
@@ -357,10 +376,14 @@ pub async fn list_custom_templates(
     params(
         ("group_id" = Uuid, Path, description = "The group"),
         ("key" = String, Path, description = "The custom template's key"),
+        ("If-None-Match" = Option<String>, Header, description = "ETags the caller holds; 304 when one is current"),
     ),
     responses(
         (status = 200, description = "The custom template", body = TemplateView,
             headers(("ETag" = String, description = "Version, for If-Match"))),
+        (status = 304, description = "Not modified: If-None-Match names the current ETag",
+            headers(("ETag" = String, description = "The current ETag"))),
+        (status = 422, description = "A malformed If-None-Match", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group or template, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
     ),
@@ -371,6 +394,7 @@ pub async fn get_custom_template(
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<(Uuid, String)>,
+    if_none_match: IfNoneMatch,
 ) -> Result<HttpResponse, ApiError> {
     let (group_id, key) = path.into_inner();
     let group_id = GroupId(group_id);
@@ -382,7 +406,16 @@ pub async fn get_custom_template(
                 .ok_or_else(|| ApiError::not_found("template"))
         })
         .await?;
-    Ok(custom_response(StatusCode::OK, template))
+    let language = template.content.language;
+    let mut response = etag::respond(
+        StatusCode::OK,
+        etag(template.version),
+        &TemplateView::custom(template),
+        &if_none_match,
+    );
+    let (name, value) = content_language_header(language);
+    response.headers_mut().insert(name, value);
+    Ok(response)
 }
 
 /// Update a custom template.

@@ -5,6 +5,7 @@ mod blocks;
 mod calendar;
 mod check_ins;
 mod concurrency;
+mod conditional;
 mod contract;
 mod conventions;
 mod demo;
