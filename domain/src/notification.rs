@@ -60,6 +60,45 @@ impl NotificationPayload {
     }
 }
 
+impl NotificationPayload {
+    /// Forgets what a partner who deleted their account put in this notification: their
+    /// name becomes the deleted-account label, and a reason they wrote when ending the
+    /// pairing goes. `pairings` are the deleted member's; true when anything changed.
+    pub fn forget_partner(&mut self, pairings: &std::collections::HashSet<PairingId>) -> bool {
+        let deleted = crate::user::DisplayName::DELETED;
+        let name = match self {
+            NotificationPayload::Matched(d) if pairings.contains(&d.pairing_id) => {
+                &mut d.partner_display_name
+            }
+            NotificationPayload::CheckInDue(d) | NotificationPayload::CheckInMissed(d)
+                if pairings.contains(&d.pairing_id) =>
+            {
+                &mut d.partner_display_name
+            }
+            NotificationPayload::PairingCompleted(d) if pairings.contains(&d.pairing_id) => {
+                &mut d.partner_display_name
+            }
+            NotificationPayload::NewMessages(d) if pairings.contains(&d.pairing_id) => {
+                &mut d.partner_display_name
+            }
+            NotificationPayload::PairingEnded(d)
+                if d.by_partner && pairings.contains(&d.pairing_id) =>
+            {
+                let changed = d.reason != REASON_FORGOTTEN;
+                d.reason = REASON_FORGOTTEN.into();
+                return changed;
+            }
+            _ => return false,
+        };
+        let changed = name != deleted;
+        *name = deleted.into();
+        changed
+    }
+}
+
+/// A deleted partner's reason for ending a pairing, as their partner's feed keeps it.
+pub const REASON_FORGOTTEN: &str = "(the member deleted their account)";
+
 /// `matched`: who the member was paired with, and in which role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

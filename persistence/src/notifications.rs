@@ -237,3 +237,24 @@ pub fn update_unread(
     .execute(conn)?;
     Ok(updated == 1)
 }
+
+/// Every notification of a user: to rewrite them when a partner deletes their account,
+/// and for the user's export (in pages through `list`).
+pub fn all_of_user(conn: &mut DbConn, user_id: UserId) -> Result<Vec<Notification>, StoreError> {
+    notifications::table
+        .filter(notifications::user_id.eq(user_id.to_string()))
+        .select(Row::as_select())
+        .order(notifications::id.asc())
+        .load::<Row>(conn)?
+        .into_iter()
+        .map(Notification::try_from)
+        .collect()
+}
+
+/// Stores a notification's changed data, read or not.
+pub fn rewrite(conn: &mut DbConn, notification: &Notification) -> Result<(), StoreError> {
+    diesel::update(notifications::table.find(notification.id.to_string()))
+        .set(notifications::data.eq(stored_data(&notification.payload)?))
+        .execute(conn)?;
+    Ok(())
+}

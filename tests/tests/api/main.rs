@@ -7,6 +7,7 @@ mod check_ins;
 mod concurrency;
 mod contract;
 mod conventions;
+mod data_rights;
 mod enrolments;
 mod groups;
 mod idempotency;
