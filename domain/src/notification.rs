@@ -203,6 +203,49 @@ mod tests {
         DateTime::from_timestamp(1_764_000_000, 0).unwrap_or_default()
     }
 
+    #[test]
+    fn a_deleted_partner_is_forgotten_only_in_their_pairings() {
+        let theirs = PairingId::new_v7(at());
+        let other = PairingId::new_v7(at());
+        let program_id = ProgramId::new_v7(at());
+        let matched = |pairing_id| {
+            NotificationPayload::Matched(MatchedData {
+                pairing_id,
+                program_id,
+                program_name: "Neo genitori".into(),
+                role: EnrolmentRole::Mentee,
+                partner_display_name: "Giulia".into(),
+            })
+        };
+        let deleted: std::collections::HashSet<_> = [theirs].into();
+        let mut about_them = matched(theirs);
+        assert!(about_them.forget_partner(&deleted));
+        assert_eq!(
+            about_them,
+            NotificationPayload::Matched(MatchedData {
+                pairing_id: theirs,
+                program_id,
+                program_name: "Neo genitori".into(),
+                role: EnrolmentRole::Mentee,
+                partner_display_name: "Deleted member".into(),
+            })
+        );
+        assert!(!about_them.forget_partner(&deleted), "already forgotten");
+        let mut elsewhere = matched(other);
+        assert!(!elsewhere.forget_partner(&deleted));
+        let mut ended = NotificationPayload::PairingEnded(PairingEndedData {
+            pairing_id: theirs,
+            program_id,
+            program_name: "Neo genitori".into(),
+            by_partner: true,
+            reason: "We moved".into(),
+        });
+        assert!(ended.forget_partner(&deleted));
+        assert!(!serde_json::to_string(&ended)
+            .unwrap_or_default()
+            .contains("We moved"));
+    }
+
     /// Rows already stored keep reading: each kind's name and data fields are fixed.
     #[test]
     fn every_kind_keeps_its_stored_name_and_data() {

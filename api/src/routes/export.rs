@@ -41,8 +41,12 @@ const CHUNK: usize = 64 * 1024;
 /// times `CHUNK`, whatever its size.
 const CHUNKS_IN_FLIGHT: usize = 4;
 /// Exports running at once on this node. Each holds a reader connection and a snapshot
-/// for as long as its client reads; beyond this, 503 with `Retry-After`.
-const EXPORTS_AT_ONCE: usize = 4;
+/// for as long as its client reads; beyond this, 503 with `Retry-After`, so exports
+/// never take the whole reader pool.
+const EXPORTS_AT_ONCE: usize = 2;
+/// How long the producer waits for a client that reads nothing before giving up: a
+/// stalled client must not hold a connection and a snapshot for ever.
+const STALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 static EXPORTS: LazyLock<std::sync::Arc<Semaphore>> =
     LazyLock::new(|| std::sync::Arc::new(Semaphore::new(EXPORTS_AT_ONCE)));
@@ -222,6 +226,9 @@ pub async fn export_me(
             match error {
                 // The client went away: nobody to tell.
                 ExportError::Io(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+                ExportError::Io(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    tracing::warn!("export abandoned: its client stopped reading");
+                }
                 other => {
                     tracing::error!(error = %other, "export failed midway");
                     // Headers are sent: a failed body is the only way left to say so,
@@ -284,9 +291,30 @@ impl Write for ChunkWriter {
             &mut self.buffer,
             Vec::with_capacity(CHUNK),
         ));
-        self.sender
-            .blocking_send(Ok(chunk))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
+        let mut pending = Ok(chunk);
+        let started = std::time::Instant::now();
+        loop {
+            match self.sender.try_send(pending) {
+                Ok(()) => return Ok(()),
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::BrokenPipe,
+                        "the client went away",
+                    ))
+                }
+                Err(mpsc::error::TrySendError::Full(back)) => {
+                    if started.elapsed() > STALL_LIMIT {
+                        return Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "the client stopped reading",
+                        ));
+                    }
+                    pending = back;
+                    // A blocking thread of its own: waiting here holds no async worker.
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+            }
+        }
     }
 }
 
