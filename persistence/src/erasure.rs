@@ -115,15 +115,16 @@ pub fn anonymise_pairing(
 }
 
 /// Rewrites the partners' notifications about the member's pairings so they no longer
-/// carry the member's name or words (see `NotificationPayload::forget_partner`).
+/// carry the member's name or words (see `NotificationPayload::forget_partner`). Takes
+/// each pairing with its partner.
 pub fn forget_in_partners_feeds(
     conn: &mut DbConn,
-    partners: &[UserId],
-    pairings: &HashSet<PairingId>,
+    pairings: &[(PairingId, UserId)],
 ) -> Result<(), StoreError> {
-    for partner in partners {
-        for mut notification in feed::all_of_user(conn, *partner)? {
-            if notification.payload.forget_partner(pairings) {
+    let ids: HashSet<PairingId> = pairings.iter().map(|(id, _)| *id).collect();
+    for (pairing_id, partner) in pairings {
+        for mut notification in feed::mentioning_pairing(conn, *partner, *pairing_id)? {
+            if notification.payload.forget_partner(&ids) {
                 feed::rewrite(conn, &notification)?;
             }
         }

@@ -238,13 +238,18 @@ pub fn update_unread(
     Ok(updated == 1)
 }
 
-/// Every notification of a user: to rewrite them when a partner deletes their account,
-/// and for the user's export (in pages through `list`).
-pub fn all_of_user(conn: &mut DbConn, user_id: UserId) -> Result<Vec<Notification>, StoreError> {
+/// A user's notifications that mention a pairing (its id is in their data): to rewrite
+/// them when the partner of that pairing deletes their account.
+pub fn mentioning_pairing(
+    conn: &mut DbConn,
+    user_id: UserId,
+    pairing_id: tandem_domain::ids::PairingId,
+) -> Result<Vec<Notification>, StoreError> {
+    // Ids are UUIDs (hex and dashes): nothing in them is a LIKE wildcard.
     notifications::table
         .filter(notifications::user_id.eq(user_id.to_string()))
+        .filter(notifications::data.like(format!("%{pairing_id}%")))
         .select(Row::as_select())
-        .order(notifications::id.asc())
         .load::<Row>(conn)?
         .into_iter()
         .map(Notification::try_from)

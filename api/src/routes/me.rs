@@ -1,7 +1,5 @@
 //! The caller's own account.
 
-use std::collections::HashSet;
-
 use actix_web::{delete, get, http::header, patch, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use tandem_domain::group::groups_to_hand_over;
@@ -252,20 +250,19 @@ fn delete_account(
         leave_group(conn, group.id, user_id, now)?;
     }
     let mine = erasure::pairings_of(conn, user_id)?;
-    let mut partners: Vec<UserId> = Vec::with_capacity(mine.len());
-    for (pairing_id, partner, language) in &mine {
+    for (pairing_id, _, language) in &mine {
         erasure::anonymise_pairing(
             conn,
             *pairing_id,
             user_id,
             &introduction_after_deletion(*language),
         )?;
-        partners.push(*partner);
     }
-    partners.sort();
-    partners.dedup();
-    let pairing_ids: HashSet<_> = mine.iter().map(|(id, _, _)| *id).collect();
-    erasure::forget_in_partners_feeds(conn, &partners, &pairing_ids)?;
+    let partners: Vec<_> = mine
+        .iter()
+        .map(|(pairing, partner, _)| (*pairing, *partner))
+        .collect();
+    erasure::forget_in_partners_feeds(conn, &partners)?;
     erasure::forget_own_data(conn, user_id, now)?;
     users::erase(conn, user_id, now)?;
     Ok(())
