@@ -556,3 +556,52 @@ fn after_deletion_no_read_shows_anything_of_mine() {
     assert_eq!(doc["enrolments"], json!([]));
     assert_eq!(doc["notifications"], json!([]));
 }
+
+/// Two owners of a group delete their accounts at the same moment: the group's lock
+/// makes one wait and count again, so the group is never left without an owner.
+#[test]
+fn two_owners_deleting_at_once_leave_the_group_an_owner() {
+    let app = TestApp::spawn();
+    for round in 0..5 {
+        let ada = app.register(&format!("Ada{round}"));
+        let bea = app.register(&format!("Bea{round}"));
+        let cleo = app.register(&format!("Cleo{round}"));
+        let group = app.create_group(&ada, "Twin owners");
+        app.join(&bea, &group);
+        app.join(&cleo, &group);
+        app.set_role(&ada, &group, &bea, "owner");
+        let barrier = std::sync::Barrier::new(2);
+        let statuses: Vec<u16> = std::thread::scope(|scope| {
+            let handles: Vec<_> = [&ada, &bea]
+                .into_iter()
+                .map(|owner| {
+                    let (app, barrier) = (&app, &barrier);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        app.delete("/v1/me")
+                            .token(&owner.token)
+                            .json(&json!({"password": PASSWORD}))
+                            .send()
+                            .status
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("request thread"))
+                .collect()
+        });
+        let mut sorted = statuses.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, vec![204, 409], "round {round}");
+        let members = app
+            .get(&format!("/v1/groups/{}/members", id(&group)))
+            .token(&cleo.token)
+            .send();
+        let owners = members.body["items"]
+            .as_array()
+            .map(|m| m.iter().filter(|m| m["role"] == "owner").count())
+            .unwrap_or(0);
+        assert_eq!(owners, 1, "round {round}: {}", members.text);
+    }
+}
