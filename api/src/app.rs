@@ -25,7 +25,7 @@ use crate::extract::path::path_error_handler;
 use crate::limits::{AuthLimits, LimitSettings};
 use crate::routes::templates;
 use crate::routes::{
-    auth, calendar, check_ins, enrolments, groups, health, insights, matching, me, members,
+    auth, calendar, check_ins, enrolments, export, groups, health, insights, matching, me, members,
     messages, notifications, pairings, programs, safety,
 };
 use crate::state::{AppState, MetricsToken};
@@ -42,6 +42,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .configure(auth::configure)
                 .configure(templates::configure)
                 .configure(me::configure)
+                .configure(export::configure)
                 .configure(groups::configure)
                 .configure(members::configure)
                 .configure(programs::configure)

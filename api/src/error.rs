@@ -28,6 +28,23 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
 }
 
+/// A problem whose answer is a list of groups: the caller is the last owner of each and
+/// must hand it over first (409 of `DELETE /v1/me`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HandOverProblem {
+    #[serde(flatten)]
+    pub problem: Problem,
+    /// The groups to hand over (make another member owner) before trying again.
+    pub groups: Vec<GroupToHandOver>,
+}
+
+/// A group the caller must hand over.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GroupToHandOver {
+    pub id: uuid::Uuid,
+    pub name: String,
+}
+
 /// One invalid field of a request.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FieldError {
@@ -59,6 +76,10 @@ pub enum ApiError {
     Conflict(String),
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
+    /// The caller is the last owner of these groups: answered 409 with the groups named
+    /// in the detail and listed in `groups`.
+    #[error("last owner of {} groups", .0.len())]
+    MustHandOver(Vec<GroupToHandOver>),
     /// The path exists but not with this method; `allow` lists the methods it has.
     #[error("method not allowed; allowed: {allow}")]
     MethodNotAllowed { allow: String },
@@ -112,6 +133,7 @@ impl ApiError {
             ApiError::Forbidden(_) => ("forbidden", "Forbidden"),
             ApiError::NotFound(_) => ("not-found", "Not found"),
             ApiError::Conflict(_) => ("conflict", "Conflict with the current state"),
+            ApiError::MustHandOver(_) => ("last-owner", "Groups to hand over first"),
             ApiError::PreconditionFailed(_) => ("precondition-failed", "Precondition failed"),
             ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
@@ -141,6 +163,16 @@ impl ApiError {
             ApiError::MethodNotAllowed { allow } => {
                 format!("this path answers only {allow}")
             }
+            ApiError::MustHandOver(groups) => {
+                let named: Vec<String> = groups
+                    .iter()
+                    .map(|g| format!("{:?} ({})", g.name, g.id))
+                    .collect();
+                format!(
+                    "you are the last owner of {}; make another member owner of each first",
+                    named.join(", ")
+                )
+            }
             ApiError::Validation(errors) => match errors.as_slice() {
                 [one] => format!("{}: {}", one.field, one.message),
                 _ => format!("{} fields are invalid", errors.len()),
@@ -169,7 +201,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::MustHandOver(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -203,6 +235,12 @@ impl ResponseError for ApiError {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             _ => {}
+        }
+        if let ApiError::MustHandOver(groups) = self {
+            return response.json(HandOverProblem {
+                problem: self.problem(),
+                groups: groups.clone(),
+            });
         }
         response.json(self.problem())
     }

@@ -141,8 +141,30 @@ pub fn check_removal(
     Ok(())
 }
 
+/// The groups a member must hand over before deleting their account: those where they
+/// are the only owner (a group is never left without one). Takes each group with the
+/// member's role and its owner count.
+pub fn groups_to_hand_over<G>(memberships: impl IntoIterator<Item = (G, Role, usize)>) -> Vec<G> {
+    memberships
+        .into_iter()
+        .filter(|(_, role, owners)| *role == Role::Owner && *owners <= 1)
+        .map(|(group, _, _)| group)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_groups_with_the_member_as_sole_owner_block_deletion() {
+        let groups = [
+            ("alone", Role::Owner, 1),
+            ("shared", Role::Owner, 2),
+            ("admin", Role::Admin, 1),
+            ("member", Role::Member, 1),
+        ];
+        assert_eq!(super::groups_to_hand_over(groups), vec!["alone"]);
+    }
+
     use super::*;
     use Role::*;
 

@@ -60,6 +60,45 @@ impl NotificationPayload {
     }
 }
 
+impl NotificationPayload {
+    /// Forgets what a partner who deleted their account put in this notification: their
+    /// name becomes the deleted-account label, and a reason they wrote when ending the
+    /// pairing goes. `pairings` are the deleted member's; true when anything changed.
+    pub fn forget_partner(&mut self, pairings: &std::collections::HashSet<PairingId>) -> bool {
+        let deleted = crate::user::DisplayName::DELETED;
+        let name = match self {
+            NotificationPayload::Matched(d) if pairings.contains(&d.pairing_id) => {
+                &mut d.partner_display_name
+            }
+            NotificationPayload::CheckInDue(d) | NotificationPayload::CheckInMissed(d)
+                if pairings.contains(&d.pairing_id) =>
+            {
+                &mut d.partner_display_name
+            }
+            NotificationPayload::PairingCompleted(d) if pairings.contains(&d.pairing_id) => {
+                &mut d.partner_display_name
+            }
+            NotificationPayload::NewMessages(d) if pairings.contains(&d.pairing_id) => {
+                &mut d.partner_display_name
+            }
+            NotificationPayload::PairingEnded(d)
+                if d.by_partner && pairings.contains(&d.pairing_id) =>
+            {
+                let changed = d.reason != REASON_FORGOTTEN;
+                d.reason = REASON_FORGOTTEN.into();
+                return changed;
+            }
+            _ => return false,
+        };
+        let changed = name != deleted;
+        *name = deleted.into();
+        changed
+    }
+}
+
+/// A deleted partner's reason for ending a pairing, as their partner's feed keeps it.
+pub const REASON_FORGOTTEN: &str = "(the member deleted their account)";
+
 /// `matched`: who the member was paired with, and in which role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -162,6 +201,49 @@ mod tests {
 
     fn at() -> chrono::DateTime<chrono::Utc> {
         DateTime::from_timestamp(1_764_000_000, 0).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_deleted_partner_is_forgotten_only_in_their_pairings() {
+        let theirs = PairingId::new_v7(at());
+        let other = PairingId::new_v7(at());
+        let program_id = ProgramId::new_v7(at());
+        let matched = |pairing_id| {
+            NotificationPayload::Matched(MatchedData {
+                pairing_id,
+                program_id,
+                program_name: "Neo genitori".into(),
+                role: EnrolmentRole::Mentee,
+                partner_display_name: "Giulia".into(),
+            })
+        };
+        let deleted: std::collections::HashSet<_> = [theirs].into();
+        let mut about_them = matched(theirs);
+        assert!(about_them.forget_partner(&deleted));
+        assert_eq!(
+            about_them,
+            NotificationPayload::Matched(MatchedData {
+                pairing_id: theirs,
+                program_id,
+                program_name: "Neo genitori".into(),
+                role: EnrolmentRole::Mentee,
+                partner_display_name: "Deleted member".into(),
+            })
+        );
+        assert!(!about_them.forget_partner(&deleted), "already forgotten");
+        let mut elsewhere = matched(other);
+        assert!(!elsewhere.forget_partner(&deleted));
+        let mut ended = NotificationPayload::PairingEnded(PairingEndedData {
+            pairing_id: theirs,
+            program_id,
+            program_name: "Neo genitori".into(),
+            by_partner: true,
+            reason: "We moved".into(),
+        });
+        assert!(ended.forget_partner(&deleted));
+        assert!(!serde_json::to_string(&ended)
+            .unwrap_or_default()
+            .contains("We moved"));
     }
 
     /// Rows already stored keep reading: each kind's name and data fields are fixed.

@@ -281,6 +281,15 @@ pub fn default_introduction(
     text.chars().take(MAX_INTRODUCTION).collect()
 }
 
+/// What a pairing's introduction becomes when one partner deletes their account: the
+/// introduction named them and what they answered, so it goes too.
+pub fn introduction_after_deletion(language: Language) -> String {
+    match language {
+        Language::En => "This member deleted their account.".into(),
+        Language::It => "Questo membro ha eliminato il proprio account.".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -98,6 +98,32 @@ impl DisplayName {
     }
 }
 
+/// The name others see for a user: their display name, or the deleted-account label
+/// once the account is deleted (whatever the row still holds).
+pub fn shown_name(display_name: &str, deleted: bool) -> &str {
+    if deleted {
+        DisplayName::DELETED
+    } else {
+        display_name
+    }
+}
+
+/// What a deleted account's row holds in place of the person's data: the row stays so
+/// pairings and enrolments keep their user (admins' counts stay right), nothing in it
+/// is theirs.
+pub struct Erased;
+
+impl Erased {
+    /// Frees the address for a new account: unique per account and never deliverable
+    /// (`.invalid` is reserved, RFC 2606), so no one can register or log in with it.
+    pub fn email(id: UserId) -> String {
+        format!("deleted-{id}@deleted.invalid")
+    }
+
+    /// Matches no password: it is not a hash at all.
+    pub const PASSWORD_HASH: &'static str = "!deleted";
+}
+
 /// An IANA time zone name such as `Europe/Rome`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeZone(Tz);
@@ -233,6 +259,17 @@ mod tests {
         }
         assert!(DisplayName::parse("Deleted members club").is_ok());
         assert!(DisplayName::parse("Deleted").is_ok());
+    }
+
+    #[test]
+    fn deleted_accounts_are_shown_by_the_label_and_keep_no_address() {
+        assert_eq!(shown_name("Ada", false), "Ada");
+        assert_eq!(shown_name("Ada", true), "Deleted member");
+        let id = UserId(uuid::Uuid::nil());
+        let email = Erased::email(id);
+        // Not an address anyone can register: the parser accepts it, `.invalid` never resolves.
+        assert!(email.ends_with("@deleted.invalid"));
+        assert_eq!(email, email.to_lowercase());
     }
 
     #[test]

@@ -69,3 +69,30 @@ pub fn of_group(conn: &mut DbConn, group_id: GroupId) -> Result<BlockedPairs, St
         .collect::<Result<Vec<(UserId, UserId)>, StoreError>>()?;
     Ok(BlockedPairs::new(pairs))
 }
+
+/// The blocks a user made, for their export: at most one per pairing they had.
+pub fn made_by(conn: &mut DbConn, blocker: UserId) -> Result<Vec<Block>, StoreError> {
+    blocks::table
+        .filter(blocks::blocker_user_id.eq(blocker.to_string()))
+        .select((
+            blocks::group_id,
+            blocks::blocked_user_id,
+            blocks::pairing_id,
+            blocks::reason,
+            blocks::created_at,
+        ))
+        .order(blocks::created_at.asc())
+        .load::<(String, String, String, String, chrono::NaiveDateTime)>(conn)?
+        .into_iter()
+        .map(|(group, blocked, pairing, reason, created_at)| {
+            Ok(Block {
+                group_id: parse_id(&group, "group")?,
+                blocker,
+                blocked: parse_id(&blocked, "user")?,
+                pairing_id: parse_id(&pairing, "pairing")?,
+                reason,
+                created_at: crate::convert::from_db_time(created_at),
+            })
+        })
+        .collect()
+}

@@ -36,3 +36,19 @@ pub fn owner(conn: &mut DbConn, token_hash: &str) -> Result<Option<UserId>, Stor
         .map(|id| parse_id(&id, "user"))
         .transpose()
 }
+
+/// When the user's current feed secret was made, if they have one (never the secret).
+pub fn created_at(conn: &mut DbConn, user: UserId) -> Result<Option<DateTime<Utc>>, StoreError> {
+    Ok(calendar_tokens::table
+        .find(user.to_string())
+        .select(calendar_tokens::created_at)
+        .first::<chrono::NaiveDateTime>(conn)
+        .optional()?
+        .map(crate::convert::from_db_time))
+}
+
+/// Forgets the user's feed secret: their calendar URL stops working.
+pub fn revoke(conn: &mut DbConn, user: UserId) -> Result<(), StoreError> {
+    diesel::delete(calendar_tokens::table.find(user.to_string())).execute(conn)?;
+    Ok(())
+}

@@ -134,3 +134,31 @@ pub fn save(conn: &mut DbConn, entry: &Entry) -> Result<(), StoreError> {
     }
     Ok(())
 }
+
+/// A user's own entries, by pairing and check-in, after `after`: one page of the user's
+/// export. `next` is the key of the last entry when more follow.
+pub fn of_user(
+    conn: &mut DbConn,
+    user: UserId,
+    after: Option<(PairingId, u16)>,
+    limit: usize,
+) -> Result<crate::Page<Entry, (PairingId, u16)>, StoreError> {
+    let mut query = check_in_entries::table
+        .filter(check_in_entries::user_id.eq(user.to_string()))
+        .select(Row::as_select())
+        .order((check_in_entries::pairing_id, check_in_entries::number))
+        .into_boxed();
+    if let Some((pairing, number)) = after {
+        let pairing = pairing.to_string();
+        query = query.filter(
+            check_in_entries::pairing_id
+                .gt(pairing.clone())
+                .or(check_in_entries::pairing_id
+                    .eq(pairing)
+                    .and(check_in_entries::number.gt(i32::from(number)))),
+        );
+    }
+    crate::page::load_page(conn, query, limit, Entry::try_from, |e| {
+        (e.pairing_id, e.number)
+    })
+}

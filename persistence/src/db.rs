@@ -298,3 +298,22 @@ where
 {
     conn.transaction(f)
 }
+
+/// Runs `f` in one read-only transaction that sees a single snapshot throughout, so a
+/// long read made of many queries (an export, page by page) is consistent. SQLite's
+/// transactions on a WAL database already read one snapshot; PostgreSQL needs
+/// REPEATABLE READ for that (its default gives each statement a new one).
+pub fn snapshot<T, E>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    conn.transaction(|conn| {
+        if let DbConn::Postgres(pg) = conn {
+            pg.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+        }
+        f(conn)
+    })
+}

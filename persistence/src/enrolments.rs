@@ -278,3 +278,16 @@ pub fn open_for_user_in_group(
         .map(Enrolment::try_from)
         .collect()
 }
+
+/// Every enrolment of a user, in any program, oldest first: for their export (one per
+/// program and role they ever enrolled in).
+pub fn of_user(conn: &mut DbConn, user_id: UserId) -> Result<Vec<Enrolment>, StoreError> {
+    enrolments::table
+        .filter(enrolments::user_id.eq(user_id.to_string()))
+        .select(EnrolmentRow::as_select())
+        .order(enrolments::id.asc())
+        .load::<EnrolmentRow>(conn)?
+        .into_iter()
+        .map(Enrolment::try_from)
+        .collect()
+}

@@ -9,6 +9,7 @@ mod convert;
 pub mod custom_templates;
 pub mod db;
 pub mod enrolments;
+pub mod erasure;
 mod error;
 pub mod groups;
 pub mod idempotency;

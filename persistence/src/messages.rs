@@ -80,3 +80,22 @@ pub fn list(
     }
     load_page(conn, query, limit, Message::try_from, |m| m.id)
 }
+
+/// The messages a user wrote, in any pairing, oldest first after `after`: one page of
+/// the user's export.
+pub fn by_author(
+    conn: &mut DbConn,
+    author: tandem_domain::ids::UserId,
+    after: Option<MessageId>,
+    limit: usize,
+) -> Result<Page<Message, MessageId>, StoreError> {
+    let mut query = messages::table
+        .filter(messages::author_id.eq(author.to_string()))
+        .select(Row::as_select())
+        .order(messages::id.asc())
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(messages::id.gt(after.to_string()));
+    }
+    load_page(conn, query, limit, Message::try_from, |m| m.id)
+}

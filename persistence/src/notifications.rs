@@ -271,3 +271,29 @@ pub fn update_unread(
     .execute(conn)?;
     Ok(updated == 1)
 }
+
+/// A user's notifications that mention a pairing (its id is in their data): to rewrite
+/// them when the partner of that pairing deletes their account.
+pub fn mentioning_pairing(
+    conn: &mut DbConn,
+    user_id: UserId,
+    pairing_id: tandem_domain::ids::PairingId,
+) -> Result<Vec<Notification>, StoreError> {
+    // Ids are UUIDs (hex and dashes): nothing in them is a LIKE wildcard.
+    notifications::table
+        .filter(notifications::user_id.eq(user_id.to_string()))
+        .filter(notifications::data.like(format!("%{pairing_id}%")))
+        .select(Row::as_select())
+        .load::<Row>(conn)?
+        .into_iter()
+        .map(Notification::try_from)
+        .collect()
+}
+
+/// Stores a notification's changed data, read or not.
+pub fn rewrite(conn: &mut DbConn, notification: &Notification) -> Result<(), StoreError> {
+    diesel::update(notifications::table.find(notification.id.to_string()))
+        .set(notifications::data.eq(stored_data(&notification.payload)?))
+        .execute(conn)?;
+    Ok(())
+}

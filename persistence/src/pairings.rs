@@ -450,3 +450,21 @@ pub fn active_for_user_in_group(
         .map(Pairing::try_from)
         .collect()
 }
+
+/// Every pairing of a user, in any group (also those they left), oldest first: for
+/// their export.
+pub fn of_user_anywhere(conn: &mut DbConn, user_id: UserId) -> Result<Vec<Pairing>, StoreError> {
+    let user = user_id.to_string();
+    pairings::table
+        .filter(
+            pairings::mentor_user_id
+                .eq(user.clone())
+                .or(pairings::mentee_user_id.eq(user)),
+        )
+        .select(PairingRow::as_select())
+        .order(pairings::id.asc())
+        .load::<PairingRow>(conn)?
+        .into_iter()
+        .map(Pairing::try_from)
+        .collect()
+}

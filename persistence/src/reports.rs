@@ -146,3 +146,21 @@ pub fn list_for_group(
     }
     load_page(conn, query, limit, Report::try_from, |r| r.id)
 }
+
+/// The reports a user made, oldest first after `after`: one page of the user's export.
+pub fn made_by(
+    conn: &mut DbConn,
+    reporter: UserId,
+    after: Option<ReportId>,
+    limit: usize,
+) -> Result<Page<Report, ReportId>, StoreError> {
+    let mut query = reports::table
+        .filter(reports::reporter_user_id.eq(reporter.to_string()))
+        .select(ReportRow::as_select())
+        .order(reports::id.asc())
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(reports::id.gt(after.to_string()));
+    }
+    load_page(conn, query, limit, Report::try_from, |r| r.id)
+}

@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use tandem_domain::ids::UserId;
-use tandem_domain::user::{DisplayName, Email, TimeZone, User};
+use tandem_domain::user::{shown_name, DisplayName, Email, TimeZone, User};
 
 use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
 use crate::schema::users;
@@ -93,6 +93,7 @@ pub fn find_by_email(
 ) -> Result<Option<(User, String)>, StoreError> {
     users::table
         .filter(users::email.eq(email.as_str()))
+        .filter(users::deleted_at.is_null())
         .select(UserRow::as_select())
         .first(conn)
         .optional()?
@@ -100,18 +101,54 @@ pub fn find_by_email(
         .transpose()
 }
 
+/// A live account; a deleted one is `NotFound` (its row is a tombstone, not an account).
 pub fn find(conn: &mut DbConn, id: UserId) -> Result<User, StoreError> {
+    find_with_hash(conn, id).map(|(user, _)| user)
+}
+
+/// A live account and its password hash, to confirm the password.
+pub fn find_with_hash(conn: &mut DbConn, id: UserId) -> Result<(User, String), StoreError> {
     users::table
         .find(id.to_string())
+        .filter(users::deleted_at.is_null())
         .select(UserRow::as_select())
         .first(conn)?
         .into_user()
-        .map(|(user, _)| user)
 }
 
-/// Does the account still exist?
+/// Does the account still exist (and is it not deleted)?
 pub fn exists(conn: &mut DbConn, id: UserId) -> Result<bool, StoreError> {
-    Ok(diesel::select(diesel::dsl::exists(users::table.find(id.to_string()))).get_result(conn)?)
+    Ok(diesel::select(diesel::dsl::exists(
+        users::table
+            .find(id.to_string())
+            .filter(users::deleted_at.is_null()),
+    ))
+    .get_result(conn)?)
+}
+
+/// Turns the account into a tombstone: the address freed, the password unusable, the
+/// name replaced, the time of deletion kept. The row stays for the pairings and
+/// enrolments that name it.
+pub fn erase(conn: &mut DbConn, id: UserId, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let updated = diesel::update(
+        users::table
+            .find(id.to_string())
+            .filter(users::deleted_at.is_null()),
+    )
+    .set((
+        users::email.eq(tandem_domain::user::Erased::email(id)),
+        users::display_name.eq(DisplayName::DELETED),
+        users::password_hash.eq(tandem_domain::user::Erased::PASSWORD_HASH),
+        users::time_zone.eq("UTC"),
+        users::version.eq(users::version + 1),
+        users::updated_at.eq(to_db_time(now)),
+        users::deleted_at.eq(Some(to_db_time(now))),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
 }
 
 /// Takes the user's row lock for the rest of the transaction (a no-op update, as in
@@ -151,7 +188,8 @@ pub fn update_profile(
     find(conn, user.id)
 }
 
-/// Display names of several users at once, for lists.
+/// The names others see for several users at once, for lists: a deleted account's is
+/// the label the domain gives it.
 pub fn display_names(
     conn: &mut DbConn,
     ids: &[UserId],
@@ -159,10 +197,13 @@ pub fn display_names(
     let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
     users::table
         .filter(users::id.eq_any(keys))
-        .select((users::id, users::display_name))
-        .load::<(String, String)>(conn)?
+        .select((users::id, users::display_name, users::deleted_at))
+        .load::<(String, String, Option<NaiveDateTime>)>(conn)?
         .into_iter()
-        .map(|(id, name)| Ok((parse_id(&id, "user")?, name)))
+        .map(|(id, name, deleted_at)| {
+            let shown = shown_name(&name, deleted_at.is_some()).to_owned();
+            Ok((parse_id(&id, "user")?, shown))
+        })
         .collect()
 }
 
@@ -189,4 +230,11 @@ pub fn time_zones(
         }
     }
     Ok(zones)
+}
+
+/// The name others see for one user (the deleted-account label for a deleted one).
+pub fn shown_name_of(conn: &mut DbConn, id: UserId) -> Result<String, StoreError> {
+    display_names(conn, &[id])?
+        .remove(&id)
+        .ok_or(StoreError::NotFound)
 }

@@ -1,24 +1,42 @@
 //! The authenticated caller, from `Authorization: Bearer <access token>`.
 
-use std::future::{ready, Ready};
-
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
 use tandem_domain::ids::UserId;
+use tandem_persistence::users;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The user an access token speaks for. Handlers take it as an argument; a missing,
-/// malformed, tampered or expired token is answered with 401 before the handler runs.
+/// malformed, tampered or expired token, or one of an account deleted since it was
+/// issued, is answered with 401 before the handler runs.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser(pub UserId);
 
 impl FromRequest for AuthUser {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        let verified = authenticate(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let caller = verified?;
+            let state = state
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
+            // Access tokens are stateless and live 15 minutes: one issued before the
+            // account was deleted must not outlive it. One primary-key read per request.
+            let live = state
+                .read(move |conn| Ok(users::exists(conn, caller.0)?))
+                .await?;
+            if !live {
+                return Err(ApiError::Unauthenticated(
+                    "the account no longer exists".into(),
+                ));
+            }
+            Ok(caller)
+        })
     }
 }
 

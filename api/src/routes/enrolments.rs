@@ -99,10 +99,7 @@ pub struct EnrolmentListParams {
 }
 
 fn view(conn: &mut DbConn, enrolment: Enrolment) -> Result<EnrolmentView, ApiError> {
-    let name = users::find(conn, enrolment.user_id)?
-        .display_name
-        .as_str()
-        .to_owned();
+    let name = users::shown_name_of(conn, enrolment.user_id)?;
     Ok(EnrolmentView::new(enrolment, name))
 }
 

@@ -1,17 +1,22 @@
 //! The caller's own account.
 
-use actix_web::{get, http::header, patch, web, HttpResponse};
+use actix_web::{delete, get, http::header, patch, web, HttpResponse};
 use serde::{Deserialize, Serialize};
+use tandem_domain::group::groups_to_hand_over;
+use tandem_domain::ids::{GroupId, UserId};
+use tandem_domain::pairing::introduction_after_deletion;
 use tandem_domain::user::{DisplayName, TimeZone, User};
-use tandem_persistence::{pairings, users};
+use tandem_persistence::{erasure, groups, pairings, users, DbConn};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, GroupToHandOver, HandOverProblem, Problem};
 use crate::etag::{self, etag, IfMatch, IfNoneMatch};
 use crate::extract::{AuthUser, Json};
+use crate::limits::{Account, ClientAddress};
 use crate::state::AppState;
+use crate::workflows;
 
 /// A user. `email` is present only when the user is the caller.
 #[derive(Debug, Serialize, ToSchema)]
@@ -147,6 +152,147 @@ pub async fn update_me(
     Ok(with_etag(&user))
 }
 
+/// The password, to confirm deleting the account.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteMeRequest {
+    #[validate(length(min = 1, max = 256))]
+    #[schema(min_length = 1, max_length = 256, pattern = "^[^\\u0000]*$")]
+    pub password: String,
+}
+
+/// Delete the caller's account.
+///
+/// Confirmed with the password (counted against the same limits as logging in). The
+/// caller leaves every group: active pairings end (partners are told), enrolments are
+/// withdrawn. Messages, check-in notes, answers, reports and blocks the caller made,
+/// notifications, sessions and the calendar feed are deleted. Pairings, enrolments
+/// and ratings stay, anonymised, so programs' counts stay right; partners and admins
+/// see "Deleted member". Access tokens already issued stop working; the email can
+/// register again.
+#[utoipa::path(
+    tag = "me",
+    operation_id = "delete_me",
+    request_body = DeleteMeRequest,
+    responses(
+        (status = 204, description = "The account is deleted"),
+        (status = 403, description = "Wrong password", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The caller is the last owner of some groups: hand them over first (PATCH the member's role to owner); they are listed", body = HandOverProblem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many password attempts; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ),
+    security(("bearer" = [])),
+    extensions(("x-rate-limited" = json!(true)))
+)]
+#[delete("/me")]
+pub async fn delete_me(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    client: ClientAddress,
+    body: Json<DeleteMeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (user, stored_hash) = state
+        .read(move |conn| Ok(users::find_with_hash(conn, caller.0)?))
+        .await
+        .map_err(gone)?;
+    // Limited as logins on the account's email are: a stolen access token cannot be
+    // used to guess the password faster than the login form allows.
+    state.limit_auth(client.0, Account::Email(user.email.as_str()))?;
+    if !state
+        .passwords
+        .verify(body.0.password, Some(stored_hash))
+        .await?
+    {
+        return Err(ApiError::Forbidden("the password is wrong".into()));
+    }
+    let now = state.now();
+    state
+        .write(move |conn| delete_account(conn, caller.0, now))
+        .await
+        .map_err(gone)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The deletion, in one transaction: leave every group (as leaving one does), then
+/// forget what was the member's and make their row a tombstone.
+fn delete_account(
+    conn: &mut DbConn,
+    user_id: UserId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    // Serialises with a concurrent deletion or profile change of the same account.
+    users::lock(conn, user_id)?;
+    let mut memberships = Vec::new();
+    let mut after = None;
+    loop {
+        let page = groups::groups_of_user(conn, user_id, after, 500)?;
+        memberships.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    // Group locks in id order, each before its programs (as removing a member takes them).
+    memberships.sort_by_key(|(group, _)| group.id);
+    let mut owned = Vec::with_capacity(memberships.len());
+    for (group, _) in &memberships {
+        groups::lock_group(conn, group.id)?;
+        // Read again under the lock: a role changed meanwhile counts.
+        if let Some(membership) = groups::membership(conn, group.id, user_id)? {
+            let owners = groups::count_owners(conn, group.id)?;
+            owned.push((group, membership.role, owners));
+        }
+    }
+    let to_hand_over = groups_to_hand_over(owned);
+    if !to_hand_over.is_empty() {
+        return Err(ApiError::MustHandOver(
+            to_hand_over
+                .into_iter()
+                .map(|group| GroupToHandOver {
+                    id: group.id.0,
+                    name: group.name.clone(),
+                })
+                .collect(),
+        ));
+    }
+    for (group, _) in &memberships {
+        leave_group(conn, group.id, user_id, now)?;
+    }
+    let mine = erasure::pairings_of(conn, user_id)?;
+    for (pairing_id, _, language) in &mine {
+        erasure::anonymise_pairing(
+            conn,
+            *pairing_id,
+            user_id,
+            &introduction_after_deletion(*language),
+        )?;
+    }
+    let partners: Vec<_> = mine
+        .iter()
+        .map(|(pairing, partner, _)| (*pairing, *partner))
+        .collect();
+    erasure::forget_in_partners_feeds(conn, &partners)?;
+    erasure::forget_own_data(conn, user_id, now)?;
+    users::erase(conn, user_id, now)?;
+    Ok(())
+}
+
+/// Leaves one group as `DELETE /groups/{id}/members/{own id}` does.
+fn leave_group(
+    conn: &mut DbConn,
+    group_id: GroupId,
+    user_id: UserId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    let Some(membership) = groups::membership(conn, group_id, user_id)? else {
+        return Ok(());
+    };
+    workflows::membership::leave_programs(conn, group_id, user_id, user_id, now)?;
+    groups::delete_membership(conn, membership.id)?;
+    Ok(())
+}
+
 fn with_etag(user: &User) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::ETAG, etag(user.version)))
@@ -163,5 +309,5 @@ fn gone(error: ApiError) -> ApiError {
 
 /// Registers this module's operations (paths and spec together).
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(get_me).service(update_me);
+    cfg.service(get_me).service(update_me).service(delete_me);
 }

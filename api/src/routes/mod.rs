@@ -5,6 +5,7 @@ pub mod auth;
 pub mod calendar;
 pub mod check_ins;
 pub mod enrolments;
+pub mod export;
 pub mod groups;
 pub mod health;
 pub mod insights;

@@ -8,6 +8,7 @@ mod concurrency;
 mod conditional;
 mod contract;
 mod conventions;
+mod data_rights;
 mod demo;
 mod enrolments;
 mod faults;

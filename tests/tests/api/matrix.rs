@@ -79,6 +79,10 @@ const EXPECTED: &[(&str, [u16; 8])] = &[
         [401, 404, 403, 404, 403, KEEP, KEEP, 403],
     ),
     (
+        "GET /v1/groups/{group_id}/members/{user_id}",
+        [401, 404, 200, 404, 200, 200, 200, 200],
+    ),
+    (
         "PATCH /v1/groups/{group_id}/members/{user_id}",
         [401, 404, 403, 404, 403, 200, 403, 403],
     ),
@@ -116,6 +120,10 @@ const EXPECTED: &[(&str, [u16; 8])] = &[
     ),
     // A notification is its owner's (the mentee's here).
     (
+        "GET /v1/me/notifications/{notification_id}",
+        [401, 404, 404, 404, 404, 404, 200, 404],
+    ),
+    (
         "PATCH /v1/me/notifications/{notification_id}",
         [401, 404, 404, 404, 404, 404, 200, 404],
     ),
@@ -130,6 +138,10 @@ const EXPECTED: &[(&str, [u16; 8])] = &[
     ),
     (
         "GET /v1/pairings/{pairing_id}/check-ins",
+        [401, 404, 404, 404, 404, 200, 200, 200],
+    ),
+    (
+        "GET /v1/pairings/{pairing_id}/check-ins/{number}",
         [401, 404, 404, 404, 404, 200, 200, 200],
     ),
     (
@@ -196,6 +208,10 @@ const EXPECTED: &[(&str, [u16; 8])] = &[
         [401, 404, 403, 404, 403, 409, 403, 403],
     ),
     // A report: the group's admins.
+    (
+        "GET /v1/reports/{report_id}",
+        [401, 404, 403, 404, 403, 200, 403, 403],
+    ),
     (
         "PATCH /v1/reports/{report_id}",
         [401, 404, 403, 404, 403, 200, 403, 403],
