@@ -554,11 +554,13 @@ fn build(
                 actions::check_in(
                     conn,
                     found(&made.pairings, pair)?,
-                    number,
-                    found(&made.users, person)?,
-                    rating,
-                    note.map(|n| notes[n % notes.len()]),
-                    at,
+                    actions::EntryStep {
+                        number,
+                        user: found(&made.users, person)?,
+                        rating,
+                        note: note.map(|n| notes[n % notes.len()]),
+                        at,
+                    },
                 )
                 .with_context(|| format!("check-in {number} of {}", cast[person].0))?;
             }
@@ -571,10 +573,12 @@ fn build(
                 actions::post_message(
                     conn,
                     found(&made.pairings, pair)?,
-                    found(&made.users, author)?,
-                    texts[text % texts.len()],
-                    week,
-                    at,
+                    actions::Post {
+                        author: found(&made.users, author)?,
+                        body: texts[text % texts.len()],
+                        week,
+                        at,
+                    },
                 )?;
             }
             Step::Report { pair, by } => {
