@@ -220,85 +220,124 @@ pub fn pair(
     pairing_flow::make(conn, &program, &request, at).map_err(flow)
 }
 
-/// A partner records (or changes) their entry of check-in `number`, inside its window.
+/// One partner's entry of one check-in, at its instant.
+pub struct EntryStep<'a> {
+    pub number: u16,
+    pub user: UserId,
+    pub rating: i64,
+    pub note: Option<&'a str>,
+    pub at: DateTime<Utc>,
+}
+
+/// A partner records (or changes) their entry of a check-in, inside its window.
 pub fn check_in(
     conn: &mut DbConn,
     pairing_id: PairingId,
-    number: u16,
-    user: UserId,
-    rating: i64,
-    note: Option<&str>,
-    at: DateTime<Utc>,
+    step: EntryStep<'_>,
 ) -> anyhow::Result<()> {
-    let input = EntryInput::parse(rating, note).map_err(invalid)?;
+    check_ins_of(conn, pairing_id, &[step])
+}
+
+/// Entries of one pair, in time order, each checked as the check-in handler checks it;
+/// the pairing is locked and read once for all of them (the generator's many entries).
+pub fn check_ins_of(
+    conn: &mut DbConn,
+    pairing_id: PairingId,
+    steps: &[EntryStep<'_>],
+) -> anyhow::Result<()> {
     pairings::lock(conn, pairing_id)?;
     let pairing = pairings::find(conn, pairing_id)?;
     let program = programs::find(conn, pairing.program_id)?;
-    if !pairing.involves(user) {
-        anyhow::bail!("only the pair's two partners check in");
-    }
     let journey = journey::of(conn, pairing, &program).map_err(flow)?;
-    let slot = *journey
-        .schedule
-        .slot(number)
-        .ok_or_else(|| anyhow!("no check-in {number}"))?;
-    journey
-        .check_can_record(&program, &slot, at)
-        .map_err(refused)?;
-    let earlier = check_ins::find(conn, pairing_id, number, user)?;
-    check_ins::save(
-        conn,
-        &Entry {
-            pairing_id,
-            number,
-            user_id: user,
-            rating: input.rating,
-            note: input.note,
-            completed_at: earlier.map_or(at, |e| e.completed_at),
-            updated_at: at,
-        },
-    )?;
+    for step in steps {
+        let input = EntryInput::parse(step.rating, step.note).map_err(invalid)?;
+        if !journey.pairing.involves(step.user) {
+            anyhow::bail!("only the pair's two partners check in");
+        }
+        let slot = *journey
+            .schedule
+            .slot(step.number)
+            .ok_or_else(|| anyhow!("no check-in {}", step.number))?;
+        journey
+            .check_can_record(&program, &slot, step.at)
+            .map_err(refused)?;
+        let earlier = check_ins::find(conn, pairing_id, step.number, step.user)?;
+        check_ins::save(
+            conn,
+            &Entry {
+                pairing_id,
+                number: step.number,
+                user_id: step.user,
+                rating: input.rating,
+                note: input.note,
+                completed_at: earlier.map_or(step.at, |e| e.completed_at),
+                updated_at: step.at,
+            },
+        )?;
+    }
     Ok(())
+}
+
+/// One message, at its instant.
+pub struct Post<'a> {
+    pub author: UserId,
+    pub body: &'a str,
+    pub week: Option<i64>,
+    pub at: DateTime<Utc>,
 }
 
 /// A partner posts in the pair space; the other partner's unread notice is coalesced.
 pub fn post_message(
     conn: &mut DbConn,
     pairing_id: PairingId,
-    author: UserId,
-    body: &str,
-    week: Option<i64>,
-    at: DateTime<Utc>,
-) -> anyhow::Result<Message> {
+    post: Post<'_>,
+) -> anyhow::Result<()> {
+    post_messages(conn, pairing_id, &[post])
+}
+
+/// Posts of one pair, in time order, each checked and notified as the message handler
+/// does; the pairing is locked and read once for all of them.
+pub fn post_messages(
+    conn: &mut DbConn,
+    pairing_id: PairingId,
+    posts: &[Post<'_>],
+) -> anyhow::Result<()> {
     pairings::lock(conn, pairing_id)?;
     let pairing = pairings::find(conn, pairing_id)?;
     let program = programs::find(conn, pairing.program_id)?;
-    check_may_enter_space(&pairing, author).map_err(refused)?;
-    let input = MessageInput::parse(body, week, &program).map_err(invalid)?;
     let journey = journey::of(conn, pairing, &program).map_err(flow)?;
-    journey
-        .check_can_post(&program, author, at)
-        .map_err(refused)?;
-    let message = Message {
-        id: MessageId::new_v7(at),
-        pairing_id,
-        author_id: author,
-        week: input.week,
-        body: input.body,
-        created_at: at,
-    };
-    messages::insert(conn, &message)?;
-    let author_name = users::find(conn, author)?.display_name;
-    notify::new_message(
-        conn,
-        &program,
-        &journey.pairing,
-        author,
-        author_name.as_str(),
-        at,
-    )
-    .map_err(flow)?;
-    Ok(message)
+    let partners = [
+        journey.pairing.mentor.user_id,
+        journey.pairing.mentee.user_id,
+    ];
+    let names = users::display_names(conn, &partners)?;
+    for post in posts {
+        check_may_enter_space(&journey.pairing, post.author).map_err(refused)?;
+        let input = MessageInput::parse(post.body, post.week, &program).map_err(invalid)?;
+        journey
+            .check_can_post(&program, post.author, post.at)
+            .map_err(refused)?;
+        let message = Message {
+            id: MessageId::new_v7(post.at),
+            pairing_id,
+            author_id: post.author,
+            week: input.week,
+            body: input.body,
+            created_at: post.at,
+        };
+        messages::insert(conn, &message)?;
+        let author_name = names.get(&post.author).cloned().unwrap_or_default();
+        notify::new_message(
+            conn,
+            &program,
+            &journey.pairing,
+            post.author,
+            &author_name,
+            post.at,
+        )
+        .map_err(flow)?;
+    }
+    Ok(())
 }
 
 /// A partner reports the other to the group's admins.

@@ -20,6 +20,7 @@ use tandem_domain::enrolment::EnrolmentRole;
 use tandem_domain::group::Role;
 use tandem_domain::ids::{EnrolmentId, GroupId, PairingId, ProgramId, UserId};
 use tandem_domain::program::{ProgramStatus, SettingsChange};
+use tandem_domain::question::{AnswerValue, Answers};
 use tandem_domain::template::Language;
 use tandem_domain::user::Email;
 use tandem_persistence::{users, Db, DbConn};
@@ -513,7 +514,8 @@ fn build(
             } => {
                 let program_id = found(&made.programs, program)?;
                 let current = tandem_persistence::programs::find(conn, program_id)?;
-                let answers = answers_for(&current, role, &mut rng);
+                let mut answers = answers_for(&current, role, &mut rng);
+                localise(&mut answers, language, cast[person].1);
                 let enrolment = actions::enrol(
                     conn,
                     program_id,
@@ -554,11 +556,13 @@ fn build(
                 actions::check_in(
                     conn,
                     found(&made.pairings, pair)?,
-                    number,
-                    found(&made.users, person)?,
-                    rating,
-                    note.map(|n| notes[n % notes.len()]),
-                    at,
+                    actions::EntryStep {
+                        number,
+                        user: found(&made.users, person)?,
+                        rating,
+                        note: note.map(|n| notes[n % notes.len()]),
+                        at,
+                    },
                 )
                 .with_context(|| format!("check-in {number} of {}", cast[person].0))?;
             }
@@ -571,10 +575,12 @@ fn build(
                 actions::post_message(
                     conn,
                     found(&made.pairings, pair)?,
-                    found(&made.users, author)?,
-                    texts[text % texts.len()],
-                    week,
-                    at,
+                    actions::Post {
+                        author: found(&made.users, author)?,
+                        body: texts[text % texts.len()],
+                        week,
+                        at,
+                    },
                 )?;
             }
             Step::Report { pair, by } => {
@@ -597,6 +603,44 @@ fn build(
     }
     actions::run_jobs(conn, now)?;
     Ok(())
+}
+
+/// Drawn answers made to agree with the person: they speak the demo's language, live
+/// where their time zone says, and a first child is an only child.
+fn localise(answers: &mut Answers, language: Language, zone: &str) {
+    let spoken = match language {
+        Language::En => vec!["en".to_owned()],
+        Language::It => vec!["it".to_owned(), "en".to_owned()],
+    };
+    let region = if zone.starts_with("America/") {
+        "americas"
+    } else {
+        "europe_africa"
+    };
+    if answers.contains_key("languages") {
+        answers.insert("languages".into(), AnswerValue::Choices(spoken));
+    }
+    if answers.contains_key("time_zone") {
+        answers.insert("time_zone".into(), AnswerValue::Text(region.into()));
+    }
+    // A first child is the only child, and the words about the family say so.
+    let first = matches!(answers.get("first_child"), Some(AnswerValue::Text(v)) if v == "first");
+    let count = match answers.get("children_count") {
+        Some(AnswerValue::Number(n)) if !first => n.clamp(2.0, 4.0),
+        _ => 1.0,
+    };
+    answers.insert("children_count".into(), AnswerValue::Number(count));
+    if answers.contains_key("about_family") {
+        let texts = names::about_family(language);
+        let expecting =
+            matches!(answers.get("child_stage"), Some(AnswerValue::Text(v)) if v == "expecting");
+        let text = match (expecting, first) {
+            (true, true) => texts[2],
+            (false, true) => texts[0],
+            (_, false) => texts[1],
+        };
+        answers.insert("about_family".into(), AnswerValue::Text(text.into()));
+    }
 }
 
 #[cfg(test)]

@@ -452,6 +452,8 @@ fn make_program(
         let partners = [users[mentor], users[*mentee]];
         let followed =
             journey::of(conn, pairing.clone(), &program).map_err(|e| anyhow::anyhow!(e))?;
+        // Both partners complete check-ins 1-5, then the pair writes.
+        let mut entries = Vec::with_capacity(usize::from(CHECK_INS_PER_PAIR) * 2);
         for number in 1..=CHECK_INS_PER_PAIR {
             let Some(slot) = followed.schedule.slot(number).copied() else {
                 break;
@@ -466,33 +468,32 @@ fn make_program(
                 let note = rng
                     .gen_bool(0.6)
                     .then(|| notes[rng.gen_range(0..notes.len())]);
-                actions::check_in(
-                    conn,
-                    pairing.id,
+                let rating = rng.gen_range(1..=5);
+                entries.push(actions::EntryStep {
                     number,
                     user,
-                    rng.gen_range(1..=5),
+                    rating,
                     note,
                     at,
-                )?;
-                made.check_in_entries += 1;
+                });
             }
         }
-        for m in 0..MESSAGES_PER_PAIR {
-            let days = i64::try_from(m).unwrap_or(0) * 5;
-            let at = started + Duration::days(days) + Duration::minutes(rng.gen_range(1..600));
-            let author = partners[m % 2];
-            let week = i64::try_from(m).unwrap_or(0) * 5 / 7 + 1;
-            actions::post_message(
-                conn,
-                pairing.id,
-                author,
-                texts[rng.gen_range(0..texts.len())],
-                Some(week),
-                at.min(now),
-            )?;
-            made.messages += 1;
-        }
+        actions::check_ins_of(conn, pairing.id, &entries)?;
+        made.check_in_entries += entries.len();
+        let posts: Vec<actions::Post<'_>> = (0..MESSAGES_PER_PAIR)
+            .map(|m| {
+                let days = i64::try_from(m).unwrap_or(0) * 5;
+                let at = started + Duration::days(days) + Duration::minutes(rng.gen_range(1..600));
+                actions::Post {
+                    author: partners[m % 2],
+                    body: texts[rng.gen_range(0..texts.len())],
+                    week: Some(i64::try_from(m).unwrap_or(0) * 5 / 7 + 1),
+                    at: at.min(now),
+                }
+            })
+            .collect();
+        actions::post_messages(conn, pairing.id, &posts)?;
+        made.messages += posts.len();
         made.pairings += 1;
         if listing.pairings.len() < LISTED {
             listing.pairings.push(PairingLogin {
