@@ -2,7 +2,7 @@
 CARGO ?= cargo
 PG_TEST_URL ?= $(TANDEM_TEST_DATABASE_URL)
 
-.PHONY: run demo bench-data test test-sqlite test-postgres chromium lint lint-spec fmt openapi bench bench-matching migrate contract contract-test build-server
+.PHONY: run demo bench-data test test-sqlite test-postgres chromium lint lint-spec fmt openapi bench bench-http bench-matching migrate contract contract-test build-server
 
 ## Build and serve on 127.0.0.1:8080 with ./data/tandem.db (created and migrated).
 run:
@@ -87,7 +87,22 @@ fmt:
 openapi:
 	$(CARGO) run --quiet --bin tandem -- openapi > openapi/openapi.json
 
-bench: bench-matching
+## The load benchmark: a release build serving generated data (`tandem demo --scale`)
+## to wrk on loopback, 32 connections, endpoints interleaved and repeated; prints each
+## endpoint's requests/s, p50, p99 and ratio to the ceiling (`GET /healthz`) and writes
+## JSON under bench/results/. SQLite always; PostgreSQL too when
+## TANDEM_BENCH_DATABASE_URL names a server (a fresh database is made on it).
+## BENCH_SCALES=1,10 also compares ten times the data. Then the matching benchmark.
+BENCH_SCALES ?= 1
+bench: bench-http bench-matching
+
+bench-http:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
+	  else echo "wrk is missing: sudo apt-get install wrk" >&2; exit 1; fi; }
+	$(CARGO) build --release --bin tandem
+	python3 scripts/bench/bench.py --scales $(BENCH_SCALES)
 
 bench-matching:
 	$(CARGO) bench -p tandem-domain --bench matching
