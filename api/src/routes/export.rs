@@ -69,8 +69,13 @@ struct ExportSlot(UserId);
 
 impl ExportSlot {
     fn take(user: UserId) -> Option<Self> {
-        let mut running = EXPORTING.lock().unwrap_or_else(PoisonError::into_inner);
-        running.insert(user).then_some(Self(user))
+        // The guard is gone before a slot exists: a refused `Self` is never built, so
+        // its `Drop` never frees the running export's slot (nor waits on this lock).
+        let free = EXPORTING
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(user);
+        free.then(|| Self(user))
     }
 }
 

@@ -707,3 +707,78 @@ fn an_export_past_its_deadline_is_cut_with_an_error_not_passed_off_as_whole() {
     let bea = other.register("Bea");
     assert_eq!(export(&other, &bea)["profile"]["display_name"], "Bea");
 }
+
+#[test]
+fn one_export_at_a_time_per_account() {
+    use std::io::{Read, Write};
+    use tandem_domain::ids::{MessageId, PairingId, UserId};
+    use tandem_domain::message::Message;
+
+    // Far more than the server buffers (4 chunks of 64 KiB) and both sockets hold, so
+    // a client that reads nothing keeps the producer waiting.
+    const MESSAGES: usize = 5000;
+    let app = TestApp::spawn();
+    let PairedProgram {
+        mentee: bea,
+        pairing,
+        ..
+    } = app.paired_program();
+    let pairing_id: PairingId = id(&pairing).parse().expect("pairing id");
+    let author: UserId = bea.id.parse().expect("user id");
+    let body = "x".repeat(3900);
+    let start = chrono::Utc::now();
+    app.open_database()
+        .write(|conn| {
+            for i in 0..MESSAGES {
+                let at = start + chrono::Duration::milliseconds(i as i64);
+                tandem_persistence::messages::insert(
+                    conn,
+                    &Message {
+                        id: MessageId::new_v7(at),
+                        pairing_id,
+                        author_id: author,
+                        week: None,
+                        body: body.clone(),
+                        created_at: at,
+                    },
+                )?;
+            }
+            Ok::<_, tandem_persistence::StoreError>(())
+        })
+        .expect("bulk rows");
+
+    // A client that asks and then reads only the start of the answer.
+    let address = app.base_url.trim_start_matches("http://").to_owned();
+    let mut slow = std::net::TcpStream::connect(&address).expect("connect");
+    write!(
+        slow,
+        "GET /v1/me/export HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\r\n",
+        bea.token
+    )
+    .expect("send the request");
+    let mut start_of_answer = [0u8; 12];
+    slow.read_exact(&mut start_of_answer).expect("read");
+    assert_eq!(&start_of_answer, b"HTTP/1.1 200");
+
+    let again = app.get("/v1/me/export").token(&bea.token).send();
+    let problem = again.problem(429);
+    assert!(again.header("retry-after").is_some(), "{problem}");
+
+    // Once the slow client goes away, the account may export again.
+    drop(slow);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let next = app.get("/v1/me/export").token(&bea.token).send();
+        // (Its body, ~20 MB, is more than the test client reads into a string; the
+        // large-export test checks a whole body.)
+        if next.status == 200 {
+            break;
+        }
+        assert_eq!(next.status, 429, "{}", next.text);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slot was never freed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
