@@ -233,6 +233,8 @@ pub fn spawn_loop(
             if stopping || *stopped.borrow() {
                 return;
             }
+            // Debug only: every tick would flood the info log; a test of the stop reads it.
+            tracing::debug!("job run starting");
             let db = db.clone();
             let now = clock.now();
             match actix_web::web::block(move || run_once(&db, now)).await {
