@@ -64,6 +64,24 @@ pub struct Application {
     server: Server,
     /// The background jobs' loop, started with the server and stopped with it.
     jobs: Option<JobLoop>,
+    /// Tells the job loop to start no new run; set as the stop signal arrives.
+    stop_jobs: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+/// Stops a running application: the job loop is told first, so no job run starts
+/// while the HTTP server drains its in-flight requests (a run in progress still
+/// finishes; `run_until_stopped` waits for it).
+#[derive(Clone)]
+pub struct Stopper {
+    server: actix_web::dev::ServerHandle,
+    jobs: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Stopper {
+    pub async fn stop(&self, graceful: bool) {
+        self.jobs.send_replace(true);
+        self.server.stop(graceful).await;
+    }
 }
 
 struct JobLoop {
@@ -89,6 +107,8 @@ pub struct AppConfig {
     pub metrics_token: Option<String>,
     /// How long a stopping server gives in-flight requests.
     pub shutdown_timeout: std::time::Duration,
+    /// How long a data export may take in all before its body is cut.
+    pub export_deadline: std::time::Duration,
 }
 
 impl Application {
@@ -115,6 +135,7 @@ impl Application {
             trusted_proxies: limits.trusted_proxies.clone(),
             public_url: config.public_url.clone(),
             metrics_token: config.metrics_token.as_deref().map(MetricsToken::new),
+            export_deadline: config.export_deadline,
         });
         let cors_origins: Arc<[String]> = config.cors_origins.clone().into();
         let workers = config.workers;
@@ -183,6 +204,7 @@ impl Application {
             port,
             server: server.run(),
             jobs,
+            stop_jobs: Arc::new(tokio::sync::watch::channel(false).0),
         })
     }
 
@@ -195,13 +217,24 @@ impl Application {
         self.server.handle()
     }
 
+    /// A handle that stops the job loop's new runs and the server together: what a stop
+    /// signal uses.
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            server: self.server.handle(),
+            jobs: Arc::clone(&self.stop_jobs),
+        }
+    }
+
     /// Serves (and runs the jobs, when on) until the server is stopped. A graceful stop
-    /// lets in-flight requests finish (up to the shutdown timeout), then waits for a
-    /// job run in progress to commit; no new run starts.
+    /// through [`Application::stopper`] tells the job loop at once (no new run starts
+    /// during the drain), lets in-flight requests finish (up to the shutdown timeout),
+    /// then waits for a job run in progress to commit.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let stop_jobs = self.stop_jobs;
         let jobs = self
             .jobs
-            .map(|jobs| crate::jobs::spawn_loop(jobs.db, jobs.clock, jobs.interval));
+            .map(|jobs| crate::jobs::spawn_loop(jobs.db, jobs.clock, jobs.interval, stop_jobs));
         let served = self.server.await;
         if let Some(jobs) = jobs {
             jobs.stop().await;

@@ -67,6 +67,11 @@ pub struct ServeSettings {
     /// Seconds a stopping server (SIGTERM, SIGINT) gives in-flight requests to finish.
     #[arg(long, env = "TANDEM_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
     pub shutdown_timeout_secs: u64,
+    /// Seconds a data export (`GET /v1/me/export`) may take in all, however its client
+    /// reads: past it the body is cut with an error. Bounds how long one export holds a
+    /// reader connection and its snapshot.
+    #[arg(long, env = "TANDEM_EXPORT_DEADLINE_SECS", default_value_t = 300)]
+    pub export_deadline_secs: u64,
 }
 
 /// The origins allowed to call the API from a browser: each exactly as browsers send

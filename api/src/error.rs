@@ -246,6 +246,27 @@ impl ResponseError for ApiError {
     }
 }
 
+/// A valid token for an account that no longer exists is no longer a login: the
+/// caller's own account `NotFound` (deleted meanwhile) is a 401.
+pub fn account_gone(error: ApiError) -> ApiError {
+    match error {
+        ApiError::NotFound(_) => ApiError::Unauthenticated("the account no longer exists".into()),
+        other => other,
+    }
+}
+
+/// Takes the caller's row lock, first of all locks (the order account deletion takes
+/// them in: user → groups → programs → pairings → enrolments), and refuses an account
+/// deleted meanwhile (401): a write racing the deletion commits before it, or not at all.
+pub fn lock_caller(
+    conn: &mut tandem_persistence::DbConn,
+    caller: tandem_domain::ids::UserId,
+) -> Result<(), ApiError> {
+    tandem_persistence::users::lock(conn, caller)
+        .map_err(ApiError::from)
+        .map_err(account_gone)
+}
+
 /// Maps a storage error to 404 for `what` when the row is missing, and as usual
 /// otherwise (an outage stays a 503, not a misleading 404).
 pub fn not_found_as(what: &'static str) -> impl Fn(StoreError) -> ApiError {

@@ -190,7 +190,7 @@ pub(crate) fn run_batch(
 
 /// The jobs' loop inside `tandem serve`, and how to stop it.
 pub struct JobLoop {
-    stop: tokio::sync::watch::Sender<bool>,
+    stop: Arc<tokio::sync::watch::Sender<bool>>,
     task: actix_web::rt::task::JoinHandle<()>,
 }
 
@@ -198,7 +198,7 @@ impl JobLoop {
     /// Asks the loop to stop and waits for it: a run in progress finishes (and commits
     /// its batch) first; no new run starts.
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
+        self.stop.send_replace(true);
         if let Err(error) = self.task.await {
             tracing::warn!(error = %error, "the job loop ended abnormally");
         }
@@ -208,9 +208,15 @@ impl JobLoop {
 /// Runs the jobs every `interval` until [`JobLoop::stop`]: off the async workers (the
 /// database work runs on the blocking pool), at the injected clock's time. A run that
 /// did something is logged; a failed one too, and the next run tries again. The stop
-/// signal is looked at between runs only, never inside one.
-pub fn spawn_loop(db: Db, clock: Arc<dyn Clock>, interval: Duration) -> JobLoop {
-    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+/// signal is looked at between runs only, never inside one. `stop` may be set from
+/// elsewhere too (the server's stop signal, before its drain).
+pub fn spawn_loop(
+    db: Db,
+    clock: Arc<dyn Clock>,
+    interval: Duration,
+    stop: Arc<tokio::sync::watch::Sender<bool>>,
+) -> JobLoop {
+    let mut stopped = stop.subscribe();
     let task = actix_web::rt::spawn(async move {
         let mut ticks = tokio::time::interval(interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -227,6 +233,8 @@ pub fn spawn_loop(db: Db, clock: Arc<dyn Clock>, interval: Duration) -> JobLoop 
             if stopping || *stopped.borrow() {
                 return;
             }
+            // Debug only: every tick would flood the info log; a test of the stop reads it.
+            tracing::debug!("job run starting");
             let db = db.clone();
             let now = clock.now();
             match actix_web::web::block(move || run_once(&db, now)).await {

@@ -216,9 +216,10 @@ fn serve(settings: ServeSettings) -> anyhow::Result<()> {
                 cors_origins,
                 metrics_token: settings.metrics_token.filter(|t| !t.is_empty()),
                 shutdown_timeout: Duration::from_secs(settings.shutdown_timeout_secs),
+                export_deadline: Duration::from_secs(settings.export_deadline_secs),
             },
         )?;
-        let server = app.handle();
+        let server = app.stopper();
         let shutdown_timeout = settings.shutdown_timeout_secs;
         actix_web::rt::spawn(async move {
             let signal = stop.await;

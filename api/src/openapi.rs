@@ -294,7 +294,7 @@ fn shared_responses() -> Vec<(&'static str, utoipa::openapi::Response)> {
         ),
         (
             "RateLimited",
-            with_retry_after("Too many attempts from this address or on this account"),
+            with_retry_after("Too many attempts from this address or on this account, or (data export) one of the caller's is still running"),
         ),
         (
             "Unavailable",
@@ -356,6 +356,9 @@ pub mod fields {
             )))
             .min_length(Some(3))
             .max_length(Some(254))
+            .description(Some(
+                "Addresses under the reserved `.invalid` top-level domain are refused (422).",
+            ))
             .build()
     }
 

@@ -24,6 +24,8 @@ pub struct AppState {
     pub public_url: PublicUrl,
     /// What `GET /metrics` requires, when configured.
     pub metrics_token: Option<MetricsToken>,
+    /// How long a data export may take in all.
+    pub export_deadline: std::time::Duration,
 }
 
 /// The metrics bearer token, kept as its SHA-256: comparing digests takes the same time

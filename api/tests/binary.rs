@@ -21,6 +21,11 @@ struct Served {
 
 impl Served {
     fn start() -> Served {
+        Self::start_logging("info")
+    }
+
+    /// Started with `TANDEM_LOG` set to `filter`.
+    fn start_logging(filter: &str) -> Served {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
             .arg("serve")
@@ -31,7 +36,7 @@ impl Served {
                 "a-test-secret-that-is-long-enough-0123456789",
             )
             .env("TANDEM_LOG_FORMAT", "json")
-            .env("TANDEM_LOG", "info")
+            .env("TANDEM_LOG", filter)
             .env("TANDEM_WORKERS", "1")
             .env("TANDEM_PASSWORD_HASHING_WAIT_MS", "60000")
             // The job loop runs, so stopping also waits for it.
@@ -200,6 +205,72 @@ Content-Length: {}\r\nConnection: close\r\n\r\n{first}",
     let logs = server.logs();
     assert!(logs.iter().any(|entry| entry["signal"] == "SIGTERM"));
     assert!(logs.iter().any(|entry| entry["message"] == "stopped"));
+}
+
+/// The stop signal reaches the job loop at once: while the HTTP server drains a
+/// request still in flight (longer than two job intervals), no job run starts.
+#[test]
+fn no_job_run_starts_while_the_server_drains() {
+    let mut server = Served::start_logging("info,tandem_api::jobs=debug");
+    let runs = |logs: &[Value]| {
+        logs.iter()
+            .filter(|entry| entry["message"] == "job run starting")
+            .count()
+    };
+    let started = Instant::now();
+    while runs(&server.logs()) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the job loop never ran"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let body = r#"{"email": "drain@example.org", "password": "correct horse battery", "display_name": "Drain"}"#;
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    write!(
+        stream,
+        "POST /v1/auth/register HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+Content-Length: {}\r\nConnection: close\r\n\r\n{first}",
+        body.len()
+    )
+    .expect("send the headers and half the body");
+    stream.flush().expect("flush");
+    std::thread::sleep(Duration::from_millis(300));
+
+    server.signal("TERM");
+    let started = Instant::now();
+    let before = loop {
+        let logs = server.logs();
+        if let Some(at) = logs.iter().position(|entry| entry["signal"] == "SIGTERM") {
+            break runs(&logs[..at]);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the signal was never logged"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // Three and a half job intervals of draining.
+    std::thread::sleep(Duration::from_millis(3500));
+    stream
+        .write_all(rest.as_bytes())
+        .expect("send the rest of the body");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read the answer");
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let status = server.exit_within(Duration::from_secs(30));
+    assert!(status.success(), "{status}");
+    // A run that began just before the signal may still log after it; none begins after.
+    let after = runs(&server.logs());
+    assert!(
+        after <= before + 1,
+        "{} job runs began during the drain",
+        after - before
+    );
 }
 
 #[test]

@@ -225,6 +225,21 @@ pub fn find_own(
         .try_into()
 }
 
+/// One of the user's notifications with its version (for its ETag), read together so
+/// the ETag always names the body it comes with.
+pub fn find_own_versioned(
+    conn: &mut DbConn,
+    user_id: UserId,
+    id: NotificationId,
+) -> Result<(Notification, i64), StoreError> {
+    let (row, version) = notifications::table
+        .find(id.to_string())
+        .filter(notifications::user_id.eq(user_id.to_string()))
+        .select((Row::as_select(), notifications::version))
+        .first::<(Row, i64)>(conn)?;
+    Ok((row.try_into()?, version))
+}
+
 /// A notification's version, for its ETag.
 pub fn version(conn: &mut DbConn, id: NotificationId) -> Result<i64, StoreError> {
     Ok(notifications::table
@@ -290,10 +305,14 @@ pub fn mentioning_pairing(
         .collect()
 }
 
-/// Stores a notification's changed data, read or not.
+/// Stores a notification's changed data, read or not, and bumps its version: a copy
+/// cached under the old ETag is stale.
 pub fn rewrite(conn: &mut DbConn, notification: &Notification) -> Result<(), StoreError> {
     diesel::update(notifications::table.find(notification.id.to_string()))
-        .set(notifications::data.eq(stored_data(&notification.payload)?))
+        .set((
+            notifications::data.eq(stored_data(&notification.payload)?),
+            notifications::version.eq(notifications::version + 1),
+        ))
         .execute(conn)?;
     Ok(())
 }

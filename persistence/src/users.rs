@@ -26,7 +26,7 @@ impl UserRow {
     fn into_user(self) -> Result<(User, String), StoreError> {
         let user = User {
             id: parse_id(&self.id, "user")?,
-            email: Email::parse(&self.email).map_err(|_| corrupt("stored email"))?,
+            email: Email::parse_stored(&self.email).map_err(|_| corrupt("stored email"))?,
             display_name: DisplayName::parse(&self.display_name)
                 .map_err(|_| corrupt("stored display name"))?,
             time_zone: TimeZone::parse(&self.time_zone).map_err(|_| corrupt("stored time zone"))?,
@@ -153,10 +153,12 @@ pub fn erase(conn: &mut DbConn, id: UserId, now: DateTime<Utc>) -> Result<(), St
 
 /// Takes the user's row lock for the rest of the transaction (a no-op update, as in
 /// `groups::lock_group`), so concurrent profile updates run one after another and each
-/// reads the profile as the one before left it.
+/// reads the profile as the one before left it. A deleted account is `NotFound`: a
+/// write that waited for the deletion's lock (PostgreSQL re-checks the condition on
+/// the row the deletion committed) finds the account gone and must not go on.
 pub fn lock(conn: &mut DbConn, id: UserId) -> Result<(), StoreError> {
     let key = id.to_string();
-    let locked = diesel::update(users::table.find(&key))
+    let locked = diesel::update(users::table.find(&key).filter(users::deleted_at.is_null()))
         .set(users::id.eq(&key))
         .execute(conn)?;
     if locked == 0 {

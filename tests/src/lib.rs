@@ -146,6 +146,7 @@ impl TestApp {
             cors_origins: Vec::new(),
             metrics_token: None,
             shutdown_timeout: std::time::Duration::from_secs(5),
+            export_deadline: std::time::Duration::from_secs(300),
         };
         configure(&mut config);
         let (sender, receiver) = std::sync::mpsc::channel();

@@ -15,7 +15,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::error::{not_found_as, ApiError, Problem};
+use crate::error::{lock_caller, not_found_as, ApiError, Problem};
 use crate::etag::{self, IfMatch, IfNoneMatch};
 use crate::extract::{AuthUser, Json, Query};
 use crate::list_response;
@@ -144,6 +144,9 @@ pub async fn enrol(
     let now = state.now();
     let (tag, view) = state
         .write(move |conn| {
+            // An enrolment racing the caller's account deletion lands before it (and is
+            // erased with the rest) or is refused.
+            lock_caller(conn, caller.0)?;
             // Drafts are hidden from members elsewhere, but enrolling in one is a
             // conflict with its state for anyone in the group.
             let program =

@@ -3,10 +3,16 @@
 //! Streamed, never built whole in memory: a blocking producer reads each section page by
 //! page (keyset pagination) inside one read-only snapshot, serialises it into chunks of
 //! about 64 KiB and hands them through a bounded channel to the response body. A slow
-//! reader makes the producer wait; a reader that goes away stops it.
+//! reader makes the producer wait; a reader that goes away stops it; an export that
+//! outlasts its deadline (`TANDEM_EXPORT_DEADLINE_SECS`) is cut. A body that ends
+//! before the producer finished ends with an error, never as a whole-looking document.
 
+use std::collections::HashSet;
 use std::io::{self, Write};
-use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::task::Poll;
+use std::time::Instant;
 
 use actix_web::{get, http::header, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -21,12 +27,12 @@ use tandem_persistence::{
     blocks, calendar_tokens, check_ins, db, enrolments, groups, messages, notifications, pairings,
     reports, users, DbConn, Page,
 };
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::error::{ApiError, Problem};
+use crate::error::{account_gone, ApiError, Problem};
 use crate::extract::AuthUser;
 use crate::routes::me::UserView;
 use crate::routes::messages::MessageView;
@@ -48,8 +54,39 @@ const EXPORTS_AT_ONCE: usize = 2;
 /// stalled client must not hold a connection and a snapshot for ever.
 const STALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 
-static EXPORTS: LazyLock<std::sync::Arc<Semaphore>> =
-    LazyLock::new(|| std::sync::Arc::new(Semaphore::new(EXPORTS_AT_ONCE)));
+static EXPORTS: LazyLock<Arc<Semaphore>> =
+    LazyLock::new(|| Arc::new(Semaphore::new(EXPORTS_AT_ONCE)));
+
+/// Seconds a caller whose own export is still running is told to wait.
+const OWN_EXPORT_RETRY_SECS: u64 = 30;
+
+/// The users with an export running on this node: one each, so no one user takes all
+/// of `EXPORTS_AT_ONCE`.
+static EXPORTING: LazyLock<Mutex<HashSet<UserId>>> = LazyLock::new(Default::default);
+
+/// A user's one export slot, held by the producer and freed when it ends.
+struct ExportSlot(UserId);
+
+impl ExportSlot {
+    fn take(user: UserId) -> Option<Self> {
+        // The guard is gone before a slot exists: a refused `Self` is never built, so
+        // its `Drop` never frees the running export's slot (nor waits on this lock).
+        let free = EXPORTING
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(user);
+        free.then(|| Self(user))
+    }
+}
+
+impl Drop for ExportSlot {
+    fn drop(&mut self) {
+        EXPORTING
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.0);
+    }
+}
 
 /// The export document, section by section: the spec's description of the streamed
 /// body, which the producer writes section by section (see `SECTIONS`).
@@ -197,13 +234,21 @@ pub struct ExportBlock {
         (status = 503, description = "Too many exports running; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    // 429 while an export of the caller's is still running (one at a time per account).
+    extensions(("x-rate-limited" = json!(true)))
 )]
 #[get("/me/export")]
 pub async fn export_me(
     state: web::Data<AppState>,
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
+    // Before the node-wide permit: a second export of the same account is refused
+    // without taking one.
+    let slot = ExportSlot::take(caller.0).ok_or_else(|| ApiError::TooManyRequests {
+        detail: "an export of this account is already running; retry when it is done".into(),
+        retry_after_secs: OWN_EXPORT_RETRY_SECS,
+    })?;
     let permit = EXPORTS
         .clone()
         .try_acquire_owned()
@@ -212,33 +257,82 @@ pub async fn export_me(
             retry_after_secs: 5,
         })?;
     let now = state.now();
+    let deadline = Instant::now() + state.export_deadline;
+    let complete = Arc::new(AtomicBool::new(false));
     let (sender, mut receiver) = mpsc::channel::<Result<web::Bytes, io::Error>>(CHUNKS_IN_FLIGHT);
+    // Whether the export could begin (a connection, the profile read), said before any
+    // header goes out: an outage is then a 503, not a 200 with a broken body.
+    let (began, beginning) = oneshot::channel::<Result<(), ApiError>>();
     let db = state.db.clone();
+    let finished = Arc::clone(&complete);
     actix_web::rt::task::spawn_blocking(move || {
+        let _slot = slot;
         let _permit = permit;
+        let mut began = Some(began);
         let mut out = ChunkWriter {
-            sender: sender.clone(),
+            sender,
             buffer: Vec::with_capacity(CHUNK),
+            deadline,
         };
-        let written =
-            db.read(|conn| db::snapshot(conn, |conn| write_export(conn, caller.0, now, &mut out)));
-        if let Err(error) = written.and_then(|()| out.flush().map_err(ExportError::Io)) {
-            match error {
-                // The client went away: nobody to tell.
-                ExportError::Io(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
-                ExportError::Io(e) if e.kind() == io::ErrorKind::TimedOut => {
-                    tracing::warn!("export abandoned: its client stopped reading");
+        let written = db
+            .read(|conn| {
+                db::snapshot(conn, |conn| {
+                    let user = users::find(conn, caller.0)?;
+                    if let Some(began) = began.take() {
+                        let _ = began.send(Ok(()));
+                    }
+                    write_export(conn, user, now, &mut out)
+                })
+            })
+            .and_then(|()| out.flush().map_err(ExportError::Io));
+        match written {
+            // Before the sender (in `out`) is dropped, so the body sees it at its end.
+            Ok(()) => finished.store(true, Ordering::Release),
+            Err(error) => match began.take() {
+                // Nothing answered yet: the request fails as any read would.
+                Some(began) => {
+                    let _ = began.send(Err(error.into_api()));
                 }
-                other => {
-                    tracing::error!(error = %other, "export failed midway");
-                    // Headers are sent: a failed body is the only way left to say so,
-                    // so the client never takes a cut document for a whole one.
-                    let _ = sender.blocking_send(Err(io::Error::other("the export failed")));
-                }
-            }
+                None => match error {
+                    // The client went away: nobody to tell.
+                    ExportError::Io(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+                    ExportError::Io(e) if e.kind() == io::ErrorKind::TimedOut => {
+                        tracing::warn!(reason = %e, "export cut");
+                    }
+                    other => tracing::error!(error = %other, "export failed midway"),
+                },
+            },
         }
     });
-    let body = futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx));
+    match beginning.await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => return Err(error),
+        Err(_) => {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "the export stopped before it began"
+            )))
+        }
+    }
+    // Headers are sent with the first chunk: a body cut short (deadline, stalled client,
+    // failure) can only say so by failing, so it ends with an error unless the producer
+    // finished, and a client never takes a cut document for a whole one.
+    let mut ended = false;
+    let body = futures_util::stream::poll_fn(move |cx| {
+        if ended {
+            return Poll::Ready(None);
+        }
+        match receiver.poll_recv(cx) {
+            Poll::Ready(None) => {
+                ended = true;
+                if complete.load(Ordering::Acquire) {
+                    Poll::Ready(None)
+                } else {
+                    Poll::Ready(Some(Err(io::Error::other("the export was cut short"))))
+                }
+            }
+            other => other,
+        }
+    });
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -262,6 +356,16 @@ enum ExportError {
     Json(#[from] serde_json::Error),
 }
 
+impl ExportError {
+    /// The answer for an export that failed before its first byte.
+    fn into_api(self) -> ApiError {
+        match self {
+            ExportError::Store(e) => account_gone(e.into()),
+            other => ApiError::Internal(anyhow::anyhow!("export: {other}")),
+        }
+    }
+}
+
 impl From<tandem_persistence::DieselError> for ExportError {
     fn from(e: tandem_persistence::DieselError) -> Self {
         ExportError::Store(e.into())
@@ -272,6 +376,10 @@ impl From<tandem_persistence::DieselError> for ExportError {
 struct ChunkWriter {
     sender: mpsc::Sender<Result<web::Bytes, io::Error>>,
     buffer: Vec<u8>,
+    /// When the whole export must be done, however fast its client reads: a client
+    /// reading a chunk just within `STALL_LIMIT` each time must not hold a connection
+    /// and a snapshot for ever.
+    deadline: Instant,
 }
 
 impl Write for ChunkWriter {
@@ -292,8 +400,14 @@ impl Write for ChunkWriter {
             Vec::with_capacity(CHUNK),
         ));
         let mut pending = Ok(chunk);
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         loop {
+            if Instant::now() >= self.deadline {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the export passed its deadline",
+                ));
+            }
             match self.sender.try_send(pending) {
                 Ok(()) => return Ok(()),
                 Err(mpsc::error::TrySendError::Closed(_)) => {
@@ -398,11 +512,11 @@ impl Document<'_> {
 
 fn write_export(
     conn: &mut DbConn,
-    me: UserId,
+    user: tandem_domain::user::User,
     now: DateTime<Utc>,
     out: &mut ChunkWriter,
 ) -> Result<(), ExportError> {
-    let user = users::find(conn, me)?;
+    let me = user.id;
     let mut doc = Document { out, members: 0 };
     doc.value("format", &"tandem-export/1")?;
     doc.value("exported_at", &now)?;

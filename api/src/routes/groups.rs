@@ -356,6 +356,9 @@ pub async fn join_group(
     let now = state.now();
     let (group, role) = state
         .write(move |conn| {
+            // A join racing the caller's account deletion lands before it (and is left
+            // with the rest) or is refused: no "Deleted member" joins a group.
+            crate::error::lock_caller(conn, caller.0)?;
             let group =
                 groups::find_group(conn, group_id).map_err(crate::error::not_found_as("group"))?;
             // The same answer for a wrong code as for no group: codes cannot be probed.

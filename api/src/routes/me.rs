@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use crate::error::{ApiError, GroupToHandOver, HandOverProblem, Problem};
+use crate::error::{account_gone as gone, ApiError, GroupToHandOver, HandOverProblem, Problem};
 use crate::etag::{self, etag, IfMatch, IfNoneMatch};
 use crate::extract::{AuthUser, Json};
 use crate::limits::{Account, ClientAddress};
@@ -297,14 +297,6 @@ fn with_etag(user: &User) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::ETAG, etag(user.version)))
         .json(UserView::own(user))
-}
-
-/// A valid token for an account that no longer exists is no longer a login.
-fn gone(error: ApiError) -> ApiError {
-    match error {
-        ApiError::NotFound(_) => ApiError::Unauthenticated("the account no longer exists".into()),
-        other => other,
-    }
 }
 
 /// Registers this module's operations (paths and spec together).

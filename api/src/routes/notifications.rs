@@ -289,11 +289,10 @@ pub async fn get_notification(
     if_none_match: IfNoneMatch,
 ) -> Result<HttpResponse, ApiError> {
     let id = NotificationId(path.into_inner());
-    let (version, notification) = state
+    let (notification, version) = state
         .read(move |conn| {
-            let notification = notifications::find_own(conn, caller.0, id)
-                .map_err(crate::error::not_found_as("notification"))?;
-            Ok((notifications::version(conn, id)?, notification))
+            notifications::find_own_versioned(conn, caller.0, id)
+                .map_err(crate::error::not_found_as("notification"))
         })
         .await?;
     Ok(etag::respond(

@@ -14,6 +14,7 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use tandem_tests::answers::new_parent_answers;
 use tandem_tests::scenarios::INTRODUCTION;
 use tandem_tests::templates::book_club;
 use tandem_tests::{OpenProgram, Request, Response, TestApp, TestUser};
@@ -620,4 +621,106 @@ fn a_block_racing_a_pairing_of_the_two_elsewhere_never_leaves_them_paired() {
         "{} of {BLOCK_ROUNDS} rounds failed: {failed:#?}",
         failed.len()
     );
+}
+
+/// A join or an enrolment racing the caller's own account deletion lands before it
+/// (and is undone with the rest) or is refused: never after it, leaving a "Deleted
+/// member" in a group or their answers kept. Over many rounds at many overlaps (on
+/// PostgreSQL the two transactions can run at the same instant).
+#[test]
+fn a_join_or_enrolment_racing_account_deletion_never_outlives_it() {
+    const ROUNDS: usize = 24;
+    let app = TestApp::spawn();
+    let OpenProgram {
+        admin,
+        group,
+        program,
+        ..
+    } = app.open_program(json!({}));
+    let group_id = id(&group);
+    let code = group["invite_code"]
+        .as_str()
+        .expect("invite code")
+        .to_owned();
+    let delete = |user: &TestUser| {
+        app.delete("/v1/me")
+            .token(&user.token)
+            .json(&json!({"password": "correct horse battery"}))
+    };
+    let mut outcomes = BTreeMap::<String, usize>::new();
+    for round in 0..ROUNDS {
+        let delay = Duration::from_millis((round % 8) as u64 * 3);
+        // A join racing the deletion.
+        let joiner = app.register(&format!("Joiner{round}"));
+        let answers = send_staggered(vec![
+            (
+                delay,
+                app.post(&format!("/v1/groups/{group_id}/join"))
+                    .token(&joiner.token)
+                    .json(&json!({"invite_code": code})),
+            ),
+            (Duration::ZERO, delete(&joiner)),
+        ]);
+        assert_eq!(answers[1].status, 204, "{}", answers[1].text);
+        assert!(
+            [200, 401].contains(&answers[0].status),
+            "join: {} {}",
+            answers[0].status,
+            answers[0].text
+        );
+        *outcomes
+            .entry(format!("join {}", answers[0].status))
+            .or_default() += 1;
+
+        // An enrolment racing the deletion, by a member.
+        let enroller = app.register(&format!("Enroller{round}"));
+        app.join(&enroller, &group);
+        let answers = send_staggered(vec![
+            (
+                delay,
+                app.post(&format!("/v1/programs/{}/enrolments", program_id(&program)))
+                    .token(&enroller.token)
+                    .json(&json!({"role": "mentee", "answers": new_parent_answers()})),
+            ),
+            (Duration::ZERO, delete(&enroller)),
+        ]);
+        assert_eq!(answers[1].status, 204, "{}", answers[1].text);
+        assert!(
+            [201, 401, 404].contains(&answers[0].status),
+            "enrol: {} {}",
+            answers[0].status,
+            answers[0].text
+        );
+        *outcomes
+            .entry(format!("enrol {}", answers[0].status))
+            .or_default() += 1;
+    }
+    // No deleted member is left in the group: only the admin and Bea.
+    let members = app
+        .get(&format!("/v1/groups/{group_id}/members?limit=100"))
+        .token(&admin.token)
+        .send();
+    assert_eq!(members.status, 200, "{}", members.text);
+    let names: Vec<&str> = members.body["items"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .filter_map(|m| m["display_name"].as_str())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(!names.contains(&"Deleted member"), "{names:?}");
+    // Every enrolment of a deleted member was withdrawn and lost its answers.
+    let enrolments = app
+        .get(&format!(
+            "/v1/programs/{}/enrolments?limit=100",
+            program_id(&program)
+        ))
+        .token(&admin.token)
+        .send();
+    assert_eq!(enrolments.status, 200, "{}", enrolments.text);
+    for enrolment in enrolments.body["items"].as_array().expect("enrolments") {
+        assert_eq!(enrolment["answers"], json!({}), "{enrolment}");
+        assert_ne!(enrolment["status"], "active", "{enrolment}");
+    }
+    eprintln!("join/enrol vs deletion: {outcomes:?}");
 }

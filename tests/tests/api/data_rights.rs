@@ -606,3 +606,179 @@ fn two_owners_deleting_at_once_leave_the_group_an_owner() {
         assert_eq!(owners, 1, "round {round}: {}", members.text);
     }
 }
+
+#[test]
+fn nobody_can_squat_a_tombstone_address_to_block_a_deletion() {
+    let app = TestApp::spawn();
+    let alice = app.register("Alice");
+    let mallory = app.register("Mallory");
+    // The tombstone Alice's deletion writes, taken first (any case) by someone else.
+    for squat in [
+        format!("deleted-{}@deleted.invalid", alice.id),
+        format!("Deleted-{}@Deleted.INVALID", alice.id),
+    ] {
+        let registered = app
+            .post("/v1/auth/register")
+            .json(&json!({
+                "email": squat,
+                "password": PASSWORD,
+                "display_name": "Squatter",
+                "time_zone": "Europe/Rome",
+            }))
+            .send();
+        assert_eq!(registered.status, 422, "{}", registered.text);
+        assert!(registered.text.contains("email"), "{}", registered.text);
+    }
+    delete_account(&app, &alice);
+    // The address is free again, and the tombstone's is still nobody's to take.
+    let again = app.register("Alice");
+    assert_ne!(again.id, alice.id);
+    assert_eq!(app.get("/v1/me").token(&mallory.token).send().status, 200);
+}
+
+#[test]
+fn a_rewritten_notification_is_not_answered_304_under_its_old_etag() {
+    let app = TestApp::spawn();
+    let PairedProgram {
+        mentee: bea,
+        mentor: cleo,
+        ..
+    } = app.paired_program();
+    let listed = app.get("/v1/me/notifications").token(&cleo.token).send();
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    // Cleo's notifications that name Bea, each with the ETag Cleo holds for it.
+    let mut held = Vec::new();
+    for notification in listed.body["items"].as_array().expect("items") {
+        if !notification.to_string().contains("\"Bea\"") {
+            continue;
+        }
+        let path = format!("/v1/me/notifications/{}", id(notification));
+        let read = app.get(&path).token(&cleo.token).send();
+        assert_eq!(read.status, 200, "{}", read.text);
+        held.push((path, read.header("etag").expect("etag").to_owned()));
+    }
+    assert!(!held.is_empty(), "{}", listed.text);
+
+    delete_account(&app, &bea);
+
+    let mut rewritten = 0;
+    for (path, etag) in held {
+        let again = app
+            .get(&path)
+            .token(&cleo.token)
+            .header("If-None-Match", &etag)
+            .send();
+        if again.status == 404 {
+            continue;
+        }
+        assert_eq!(again.status, 200, "{path}: {}", again.text);
+        assert_ne!(again.header("etag"), Some(etag.as_str()));
+        assert!(!again.text.contains("\"Bea\""), "{}", again.text);
+        assert!(again.text.contains("Deleted member"), "{}", again.text);
+        rewritten += 1;
+    }
+    assert!(
+        rewritten > 0,
+        "no notification naming Bea was kept and rewritten"
+    );
+}
+
+#[test]
+fn an_export_past_its_deadline_is_cut_with_an_error_not_passed_off_as_whole() {
+    let app = TestApp::spawn_configured(tandem_tests::relaxed_limits(), |config| {
+        config.export_deadline = std::time::Duration::ZERO;
+    });
+    let ada = app.register("Ada");
+    let exported = app
+        .get("/v1/me/export")
+        .token(&ada.token)
+        .try_send()
+        .expect("headers are answered");
+    // The profile was read, so the 200 went out; the body then fails rather than end
+    // as a document that parses.
+    assert_eq!(exported.status, 200);
+    assert!(
+        serde_json::from_str::<Value>(&exported.text).is_err(),
+        "a cut export parsed: {}",
+        exported.text
+    );
+    // The deadline is per export: another server's default lets the whole one through.
+    let other = TestApp::spawn();
+    let bea = other.register("Bea");
+    assert_eq!(export(&other, &bea)["profile"]["display_name"], "Bea");
+}
+
+#[test]
+fn one_export_at_a_time_per_account() {
+    use std::io::{Read, Write};
+    use tandem_domain::ids::{MessageId, PairingId, UserId};
+    use tandem_domain::message::Message;
+
+    // Far more than the server buffers (4 chunks of 64 KiB) and both sockets hold, so
+    // a client that reads nothing keeps the producer waiting.
+    const MESSAGES: usize = 5000;
+    let app = TestApp::spawn();
+    let PairedProgram {
+        mentee: bea,
+        pairing,
+        ..
+    } = app.paired_program();
+    let pairing_id: PairingId = id(&pairing).parse().expect("pairing id");
+    let author: UserId = bea.id.parse().expect("user id");
+    let body = "x".repeat(3900);
+    let start = chrono::Utc::now();
+    app.open_database()
+        .write(|conn| {
+            for i in 0..MESSAGES {
+                let at = start + chrono::Duration::milliseconds(i as i64);
+                tandem_persistence::messages::insert(
+                    conn,
+                    &Message {
+                        id: MessageId::new_v7(at),
+                        pairing_id,
+                        author_id: author,
+                        week: None,
+                        body: body.clone(),
+                        created_at: at,
+                    },
+                )?;
+            }
+            Ok::<_, tandem_persistence::StoreError>(())
+        })
+        .expect("bulk rows");
+
+    // A client that asks and then reads only the start of the answer.
+    let address = app.base_url.trim_start_matches("http://").to_owned();
+    let mut slow = std::net::TcpStream::connect(&address).expect("connect");
+    write!(
+        slow,
+        "GET /v1/me/export HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\r\n",
+        bea.token
+    )
+    .expect("send the request");
+    let mut start_of_answer = [0u8; 12];
+    slow.read_exact(&mut start_of_answer).expect("read");
+    assert_eq!(&start_of_answer, b"HTTP/1.1 200");
+
+    let again = app.get("/v1/me/export").token(&bea.token).send();
+    let problem = again.problem(429);
+    assert!(again.header("retry-after").is_some(), "{problem}");
+
+    // Once the slow client goes away, the account may export again.
+    drop(slow);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let next = app.get("/v1/me/export").token(&bea.token).send();
+        // (Its body, ~20 MB, is more than the test client reads into a string; the
+        // large-export test checks a whole body.)
+        if next.status == 200 {
+            break;
+        }
+        assert_eq!(next.status, 429, "{}", next.text);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slot was never freed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

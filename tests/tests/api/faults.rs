@@ -490,6 +490,14 @@ fn a_database_outage_is_a_quick_503_and_service_resumes_by_itself() {
         during.statuses, during.slowest
     );
     server.get("/readyz").send().problem(503);
+    // The export checks its database before answering: a 503, never a 200 with a
+    // broken body.
+    server
+        .get("/v1/me/export")
+        .token(&user.token)
+        .timeout(Duration::from_secs(20))
+        .send()
+        .problem(503);
     // Liveness is not readiness: the process answers without its database.
     assert_eq!(server.get("/healthz").send().status, 200);
     assert!(
