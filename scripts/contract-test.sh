@@ -181,13 +181,16 @@ include-operation-id = "get_calendar_feed"
 parameters = { "query.token" = "$CALENDAR_TOKEN" }
 
 # A well-formed If-Match that names an old version is answered 412: the request is
-# valid, the client's copy is stale (like 409, a matter of state, not of shape).
+# valid, the client's copy is stale (like 409, a matter of state, not of shape). An
+# If-None-Match naming the current version (or `*`) is answered 304 Not Modified.
 [checks.positive_data_acceptance]
-expected-statuses = ["2xx", 401, 403, 404, 409, 412, 429]
+expected-statuses = ["2xx", 304, 401, 403, 404, 409, 412, 429]
 
 # A body over the size limit is refused (413) before it is parsed, whatever it holds.
+# A precondition that fails (an empty or stale If-Match) is answered 412 before the
+# content is processed, as RFC 9110 §13.2.1 orders it, whatever the body holds.
 [checks.negative_data_rejection]
-expected-statuses = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429]
+expected-statuses = [304, 400, 401, 403, 404, 405, 406, 409, 412, 413, 415, 422, 428, 429]
 
 # These bodies are checked against stored data no schema can describe: answers against
 # the program's questions, a duration against the template's guide, enrolment ids
@@ -206,7 +209,7 @@ include-operation-id = [
     "post_message",
     "list_messages",
 ]
-checks.positive_data_acceptance.expected-statuses = ["2xx", 401, 403, 404, 409, 412, 422, 429]
+checks.positive_data_acceptance.expected-statuses = ["2xx", 304, 401, 403, 404, 409, 412, 422, 429]
 EOF
 
 # -- The run.

@@ -198,6 +198,45 @@ mod tests {
         assert!(parses("\"a,b\", \"?;\""), "a comma inside a tag");
     }
 
+    /// The spec's pattern for the two headers says what `parse` accepts: a client that
+    /// follows the spec is never refused, and what the spec refuses, the server refuses.
+    #[test]
+    fn the_spec_pattern_agrees_with_the_parser() {
+        let pattern = regex::Regex::new(crate::openapi::ENTITY_TAGS).expect("a valid pattern");
+        let values = [
+            "*",
+            "\"3\"",
+            "W/\"3\"",
+            "\"1\", W/\"2\",\"x\"",
+            "\"\"",
+            "",
+            "  ",
+            " \"3\" ",
+            "\"a,b\", \"?;\"",
+            "\"2-9f86d081884c7d65\"",
+            "null",
+            "3",
+            "\"3",
+            "3\"",
+            "\"a\"b\"",
+            "*, \"3\"",
+            ",",
+            "\"1\",",
+            "W/3",
+            "w/\"3\"",
+            "\"é\"",
+            "\"a b\"",
+            "**",
+        ];
+        for value in values {
+            assert_eq!(
+                pattern.is_match(value),
+                parses(value),
+                "the spec and the server disagree on {value:?}"
+            );
+        }
+    }
+
     #[test]
     fn malformed_values_are_refused() {
         for value in ["null", "3", "\"3", "3\"", "\"a\"b\"", "*, \"3\"", ","] {

@@ -160,6 +160,12 @@ const RATE_LIMITED: &str = "x-rate-limited";
 /// 400 and 413 and 415 wherever a JSON body is read, 401 wherever a bearer token is
 /// required, 429 under the rate limits, 503 wherever the database is used; and the
 /// `Idempotency-Key` header (with its 409 and 422) on authenticated POSTs.
+/// `If-Match` and `If-None-Match` as the server reads them (`api/src/etag.rs`): `*`, or a
+/// comma-separated list, possibly empty, of entity tags (`"…"` of visible ASCII other
+/// than `"`, optionally weak `W/`).
+pub(crate) const ENTITY_TAGS: &str =
+    r#"^(\*|[ \t]*((W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)?[ \t]*)$"#;
+
 fn add_shared_answers(spec: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::path::ParameterIn;
     use utoipa::openapi::{Ref, RefOr};
@@ -190,28 +196,30 @@ fn add_shared_answers(spec: &mut utoipa::openapi::OpenApi) {
                 .security
                 .as_ref()
                 .is_some_and(|s| s.iter().any(|r| *r != Default::default()));
-            let if_match = operation
-                .parameters
-                .iter_mut()
-                .flatten()
-                .find(|p| p.name == "If-Match" && p.parameter_in == ParameterIn::Header);
-            // A header is never null: a plain string, which tools read as `If-Match`'s
-            // own grammar (the server refuses anything else with 422).
-            let has_if_match = if let Some(parameter) = if_match {
-                parameter.schema = Some(
-                    utoipa::openapi::schema::ObjectBuilder::new()
-                        .schema_type(utoipa::openapi::schema::Type::String)
-                        .into(),
-                );
-                true
-            } else {
-                false
-            };
+            // A header is never null: a plain string, which tools read as the header's
+            // own grammar (the server refuses anything else with 422 naming it).
+            let mut conditions = Vec::new();
+            for parameter in operation.parameters.iter_mut().flatten() {
+                let name = parameter.name.as_str();
+                if parameter.parameter_in == ParameterIn::Header
+                    && (name == "If-Match" || name == "If-None-Match")
+                {
+                    parameter.schema = Some(
+                        utoipa::openapi::schema::ObjectBuilder::new()
+                            .schema_type(utoipa::openapi::schema::Type::String)
+                            .pattern(Some(ENTITY_TAGS))
+                            .into(),
+                    );
+                    conditions.push(parameter.name.clone());
+                }
+            }
             let responses = &mut operation.responses.responses;
-            if has_if_match {
-                responses.entry("422".into()).or_insert_with(|| {
-                    RefOr::T(problem_response("Invalid fields, or a malformed If-Match"))
-                });
+            if !conditions.is_empty() {
+                let description =
+                    format!("Invalid fields, or a malformed {}", conditions.join(" or "));
+                responses
+                    .entry("422".into())
+                    .or_insert_with(|| RefOr::T(problem_response(&description)));
             }
             if operation.request_body.is_some() {
                 responses.insert("400".into(), shared("MalformedJson"));
