@@ -100,6 +100,27 @@ pub fn find(
         .transpose()
 }
 
+/// One check-in's entries, in the order of `for_pairings`, with its version (as
+/// `version` answers): what a write reads before and after, in one query.
+pub fn of_check_in(
+    conn: &mut DbConn,
+    pairing: PairingId,
+    number: u16,
+) -> Result<(Vec<Entry>, i64), StoreError> {
+    let rows: Vec<(Row, i64)> = check_in_entries::table
+        .filter(check_in_entries::pairing_id.eq(pairing.to_string()))
+        .filter(check_in_entries::number.eq(i32::from(number)))
+        .select((Row::as_select(), check_in_entries::version))
+        .order(check_in_entries::completed_at)
+        .load(conn)?;
+    let version = rows.iter().map(|(_, v)| v).sum();
+    let entries = rows
+        .into_iter()
+        .map(|(row, _)| Entry::try_from(row))
+        .collect::<Result<_, _>>()?;
+    Ok((entries, version))
+}
+
 /// The version of a check-in: the sum of its entries' versions (each write of either
 /// partner's entry adds one), 0 before either wrote.
 pub fn version(conn: &mut DbConn, pairing: PairingId, number: u16) -> Result<i64, StoreError> {
