@@ -69,6 +69,19 @@ pub fn for_pairings(conn: &mut DbConn, pairings: &[PairingId]) -> Result<Vec<Ent
         .collect()
 }
 
+/// One pairing's entries, as `for_pairings` orders them. A fixed statement (no `IN`
+/// list), so SQLite keeps it prepared.
+pub fn of_pairing(conn: &mut DbConn, pairing: PairingId) -> Result<Vec<Entry>, StoreError> {
+    check_in_entries::table
+        .filter(check_in_entries::pairing_id.eq(pairing.to_string()))
+        .select(Row::as_select())
+        .order((check_in_entries::number, check_in_entries::completed_at))
+        .load::<Row>(conn)?
+        .into_iter()
+        .map(Entry::try_from)
+        .collect()
+}
+
 /// The numbers of a pairing's check-ins that have at least one entry.
 pub fn completed_numbers(
     conn: &mut DbConn,

@@ -224,14 +224,18 @@ pub fn find_in_context(
             memberships::role.nullable(),
             users::time_zone,
         ))
-        .first::<(
+        // `load`, not `first`: SQLite 3.53 expires a statement whose `LIMIT ?` is rebound
+        // and compiles it again on every run (a quarter of the server's time here). Keys
+        // on every join make this at most one row.
+        .load::<(
             PairingRow,
             i64,
             crate::programs::SummaryRow,
             Option<String>,
             String,
-        )>(conn)
-        .optional()?;
+        )>(conn)?
+        .into_iter()
+        .next();
     let Some((pairing, version, program, role, zone)) = row else {
         return Ok(None);
     };

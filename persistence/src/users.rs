@@ -220,17 +220,31 @@ pub fn faces(
     conn: &mut DbConn,
     ids: &[UserId],
 ) -> Result<std::collections::HashMap<UserId, Face>, StoreError> {
-    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
-    users::table
-        .filter(users::id.eq_any(keys))
-        .select((
-            users::id,
-            users::display_name,
-            users::deleted_at,
-            users::time_zone,
-        ))
-        .load::<(String, String, Option<NaiveDateTime>, String)>(conn)?
-        .into_iter()
+    let columns = (
+        users::id,
+        users::display_name,
+        users::deleted_at,
+        users::time_zone,
+    );
+    let rows: Vec<(String, String, Option<NaiveDateTime>, String)> = match ids {
+        // One pairing's two partners: a fixed statement, which SQLite keeps prepared
+        // (an `IN` list of varying length is compiled on every run).
+        [a] | [a, _] => {
+            let b = ids.last().unwrap_or(a);
+            users::table
+                .filter(users::id.eq(a.to_string()).or(users::id.eq(b.to_string())))
+                .select(columns)
+                .load(conn)?
+        }
+        _ => {
+            let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+            users::table
+                .filter(users::id.eq_any(keys))
+                .select(columns)
+                .load(conn)?
+        }
+    };
+    rows.into_iter()
         .map(|(id, name, deleted_at, zone)| {
             let face = Face {
                 display_name: shown_name(&name, deleted_at.is_some()).to_owned(),

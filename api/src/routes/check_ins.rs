@@ -244,7 +244,7 @@ fn pairing_check_ins(
     now: DateTime<Utc>,
 ) -> Result<PairingCheckIns, ApiError> {
     let pairing_id = journey.pairing.id;
-    let mut entries = by_number(check_ins::for_pairings(conn, &[pairing_id])?)
+    let mut entries = by_number(check_ins::of_pairing(conn, pairing_id)?)
         .remove(&pairing_id)
         .unwrap_or_default();
     let items = journey
