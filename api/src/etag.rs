@@ -159,6 +159,12 @@ impl IfMatch {
         self.check_tag(&etag(current_version))
     }
 
+    /// Does the request carry a precondition? Without one, the current tag need not be
+    /// computed.
+    pub fn is_conditional(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// As `check`, against the current tag of a representation (see `of_view`).
     pub fn check_tag(&self, current: &str) -> Result<(), ApiError> {
         if matches!(&self.0, Some(Condition::Tags(tags)) if tags.is_empty()) {

@@ -11,6 +11,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::password::PasswordHashing;
 use crate::config::PublicUrl;
 use crate::error::ApiError;
+use crate::extract::{AuthUser, Bearer};
 use crate::limits::{Account, AuthLimits};
 
 pub struct AppState {
@@ -68,6 +69,33 @@ impl AppState {
     {
         let db = self.db.clone();
         web::block(move || db.read(f)).await?
+    }
+
+    /// `read` for a bearer: the account's existence is checked first, in the same
+    /// transaction, and `f` gets the caller (401 for a deleted account, as `AuthUser`).
+    pub async fn read_as<T, F>(&self, bearer: Bearer, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn, AuthUser) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.read(move |conn| {
+            let caller = bearer.check(conn)?;
+            f(conn, caller)
+        })
+        .await
+    }
+
+    /// `write` for a bearer, checked as in `read_as`.
+    pub async fn write_as<T, F>(&self, bearer: Bearer, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn, AuthUser) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.write(move |conn| {
+            let caller = bearer.check(conn)?;
+            f(conn, caller)
+        })
+        .await
     }
 
     /// Runs `f` in one write transaction on a blocking thread: all of it lands, or none.

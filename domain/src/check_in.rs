@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{PairingId, UserId};
 use crate::pairing::{Pairing, PairingStatus};
-use crate::program::Program;
+use crate::program::{Program, ProgramStatus, ProgramSummary};
 use crate::schedule::{Schedule, Slot};
 use crate::template::GuideWeek;
 use crate::text::{self, Lines};
@@ -113,11 +113,15 @@ impl Journey {
     /// The schedule a pairing follows: one check-in per guide week of its program, due
     /// every `cadence_days` from its start, in the mentee's time zone.
     pub fn new(pairing: Pairing, program: &Program, mentee_time_zone: Tz) -> Self {
-        let check_ins = u16::try_from(program.guide().len()).unwrap_or(u16::MAX);
+        Self::following(pairing, &program.summary(), mentee_time_zone)
+    }
+
+    /// The same schedule from the program's summary, for reads that skip the guide.
+    pub fn following(pairing: Pairing, program: &ProgramSummary, mentee_time_zone: Tz) -> Self {
         let schedule = Schedule::new(
             pairing.started_on,
-            program.settings.cadence_days,
-            check_ins,
+            program.cadence_days,
+            program.guide_length,
             mentee_time_zone,
         );
         Self { pairing, schedule }
@@ -148,9 +152,14 @@ impl Journey {
 
     /// What check-in `slot` is about: week `n` of the program's guide.
     pub fn topic<'p>(&self, program: &'p Program, slot: &Slot) -> Option<&'p GuideWeek> {
+        Self::topic_in(program.guide(), slot)
+    }
+
+    /// What check-in `slot` is about, in the weeks the program follows.
+    pub fn topic_in<'g>(guide: &'g [GuideWeek], slot: &Slot) -> Option<&'g GuideWeek> {
         usize::from(slot.number)
             .checked_sub(1)
-            .and_then(|index| program.guide().get(index))
+            .and_then(|index| guide.get(index))
     }
 
     /// Notes are the two partners' alone: an admin reads dates, states and ratings.
@@ -194,7 +203,17 @@ impl Journey {
         slot: &Slot,
         now: DateTime<Utc>,
     ) -> Result<(), DomainError> {
-        program.check_not_archived()?;
+        self.check_can_record_in(program.status, slot, now)
+    }
+
+    /// `check_can_record`, given the program's status.
+    pub fn check_can_record_in(
+        &self,
+        program_status: ProgramStatus,
+        slot: &Slot,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        program_status.check_not_archived()?;
         if self.pairing.status == PairingStatus::Ended {
             return Err(DomainError::Conflict(
                 "the pairing has ended: its check-ins are read-only",

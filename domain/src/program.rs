@@ -25,6 +25,16 @@ pub enum ProgramStatus {
 }
 
 impl ProgramStatus {
+    /// An archived program is read-only: no settings, enrolment or pairing changes.
+    pub fn check_not_archived(self) -> Result<(), DomainError> {
+        if self == ProgramStatus::Archived {
+            return Err(DomainError::Conflict(
+                "the program is archived and read-only",
+            ));
+        }
+        Ok(())
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ProgramStatus::Draft => "draft",
@@ -301,12 +311,7 @@ impl Program {
 
     /// An archived program is read-only: no settings, enrolment or pairing changes.
     pub fn check_not_archived(&self) -> Result<(), DomainError> {
-        if self.status == ProgramStatus::Archived {
-            return Err(DomainError::Conflict(
-                "the program is archived and read-only",
-            ));
-        }
-        Ok(())
+        self.status.check_not_archived()
     }
 
     /// Is the program taking enrolments?
@@ -324,9 +329,48 @@ impl Program {
 
     /// The guide weeks a pair follows: as many as the program lasts.
     pub fn guide(&self) -> &[GuideWeek] {
-        let weeks = usize::from(self.settings.duration_weeks).min(self.weeks.len());
+        let weeks = usize::from(guide_length(self.settings.duration_weeks, self.weeks.len()));
         &self.weeks[..weeks]
     }
+
+    /// What reads about its pairings need of the program.
+    pub fn summary(&self) -> ProgramSummary {
+        ProgramSummary {
+            id: self.id,
+            group_id: self.group_id,
+            name: self.settings.name.clone(),
+            status: self.status,
+            cadence_days: self.settings.cadence_days,
+            guide_length: guide_length(self.settings.duration_weeks, self.weeks.len()),
+        }
+    }
+}
+
+/// How many weeks of its guide a program follows: its duration, or the whole guide when
+/// that is shorter. One check-in per week followed.
+pub fn guide_length(duration_weeks: u16, guide_weeks: usize) -> u16 {
+    u16::try_from(guide_weeks)
+        .unwrap_or(u16::MAX)
+        .min(duration_weeks)
+}
+
+/// The weeks of its guide a program follows, from the whole stored guide.
+pub fn followed_weeks(duration_weeks: u16, mut weeks: Vec<GuideWeek>) -> Vec<GuideWeek> {
+    weeks.truncate(usize::from(guide_length(duration_weeks, weeks.len())));
+    weeks
+}
+
+/// A program as a pairing's reads need it: its name, group, status and schedule, without
+/// the guide's text. Lets hot reads skip loading and parsing the guide.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgramSummary {
+    pub id: ProgramId,
+    pub group_id: GroupId,
+    pub name: String,
+    pub status: ProgramStatus,
+    pub cadence_days: u16,
+    /// `guide_length` of the program's duration and guide.
+    pub guide_length: u16,
 }
 
 #[cfg(test)]
@@ -336,6 +380,19 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         DateTime::from_timestamp(1_764_000_000, 0).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_summary_follows_as_many_weeks_as_the_guide() {
+        assert_eq!(guide_length(12, 8), 8);
+        assert_eq!(guide_length(6, 8), 6);
+        assert_eq!(guide_length(6, 0), 0);
+        let mut program = draft();
+        program.settings.duration_weeks = 3;
+        let summary = program.summary();
+        assert_eq!(usize::from(summary.guide_length), program.guide().len());
+        assert_eq!(summary.cadence_days, program.settings.cadence_days);
+        assert_eq!(summary.name, program.settings.name);
     }
 
     fn draft() -> Program {

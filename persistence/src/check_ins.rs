@@ -69,6 +69,19 @@ pub fn for_pairings(conn: &mut DbConn, pairings: &[PairingId]) -> Result<Vec<Ent
         .collect()
 }
 
+/// One pairing's entries, as `for_pairings` orders them. A fixed statement (no `IN`
+/// list), so SQLite keeps it prepared.
+pub fn of_pairing(conn: &mut DbConn, pairing: PairingId) -> Result<Vec<Entry>, StoreError> {
+    check_in_entries::table
+        .filter(check_in_entries::pairing_id.eq(pairing.to_string()))
+        .select(Row::as_select())
+        .order((check_in_entries::number, check_in_entries::completed_at))
+        .load::<Row>(conn)?
+        .into_iter()
+        .map(Entry::try_from)
+        .collect()
+}
+
 /// The numbers of a pairing's check-ins that have at least one entry.
 pub fn completed_numbers(
     conn: &mut DbConn,
@@ -98,6 +111,27 @@ pub fn find(
         .optional()?
         .map(Entry::try_from)
         .transpose()
+}
+
+/// One check-in's entries, in the order of `for_pairings`, with its version (as
+/// `version` answers): what a write reads before and after, in one query.
+pub fn of_check_in(
+    conn: &mut DbConn,
+    pairing: PairingId,
+    number: u16,
+) -> Result<(Vec<Entry>, i64), StoreError> {
+    let rows: Vec<(Row, i64)> = check_in_entries::table
+        .filter(check_in_entries::pairing_id.eq(pairing.to_string()))
+        .filter(check_in_entries::number.eq(i32::from(number)))
+        .select((Row::as_select(), check_in_entries::version))
+        .order(check_in_entries::completed_at)
+        .load(conn)?;
+    let version = rows.iter().map(|(_, v)| v).sum();
+    let entries = rows
+        .into_iter()
+        .map(|(row, _)| Entry::try_from(row))
+        .collect::<Result<_, _>>()?;
+    Ok((entries, version))
 }
 
 /// The version of a check-in: the sum of its entries' versions (each write of either

@@ -135,6 +135,10 @@ impl Db {
             r2d2::Pool::builder()
                 .max_size(size)
                 .min_idle(Some(1))
+                // A `SELECT 1` before each use lets the pool drop PostgreSQL sessions lost
+                // in an outage. An SQLite connection to a local file cannot go stale, and
+                // the test costs a statement compiled on every request.
+                .test_on_check_out(engine == Engine::Postgres)
                 .connection_timeout(config.connect_timeout)
                 .build(ConnectionManager {
                     url: config.url.clone(),

@@ -2,8 +2,11 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use tandem_domain::group::Role;
 use tandem_domain::ids::{PairingId, ProgramId, UserId};
 use tandem_domain::pairing::{Pairing, PairingStatus, Partner};
+use tandem_domain::program::ProgramSummary;
+use tandem_domain::template::GuideWeek;
 
 use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
 use crate::page::load_page;
@@ -168,6 +171,86 @@ pub fn end(conn: &mut DbConn, pairing: &Pairing) -> Result<bool, StoreError> {
 /// The pairing's version, for its ETag. Bumped by every write a reader can see (an
 /// end, a completion); not by the reminder job's bookkeeping (`next_event_at`), which
 /// no representation shows.
+/// A pairing with what its reads need around it, in one query: its version, its
+/// program's summary row and the viewer's role in the program's group (none for a
+/// non-member).
+pub struct InContext {
+    pub pairing: Pairing,
+    pub version: i64,
+    pub viewer_role: Option<Role>,
+    /// The schedule's time zone (a stored name this build does not know reads as UTC).
+    pub mentee_time_zone: chrono_tz::Tz,
+    program: crate::programs::SummaryRow,
+}
+
+impl InContext {
+    /// The program's summary, its guide only counted.
+    pub fn program(self) -> Result<(Pairing, i64, Option<Role>, ProgramSummary), StoreError> {
+        let program = self.program.into_summary()?;
+        Ok((self.pairing, self.version, self.viewer_role, program))
+    }
+
+    /// The program's summary and the weeks of its guide it follows.
+    #[allow(clippy::type_complexity)]
+    pub fn guided(
+        self,
+    ) -> Result<(Pairing, Option<Role>, ProgramSummary, Vec<GuideWeek>), StoreError> {
+        let (program, guide) = self.program.into_guided()?;
+        Ok((self.pairing, self.viewer_role, program, guide))
+    }
+}
+
+/// The pairing, its program and the viewer's membership of the program's group, joined
+/// on primary and unique keys (see `docs/performance.md` for the plans).
+pub fn find_in_context(
+    conn: &mut DbConn,
+    id: PairingId,
+    viewer: UserId,
+) -> Result<Option<InContext>, StoreError> {
+    use crate::schema::{memberships, programs, users};
+    let row = pairings::table
+        .inner_join(programs::table)
+        .inner_join(users::table.on(users::id.eq(pairings::mentee_user_id)))
+        .left_join(
+            memberships::table.on(memberships::group_id
+                .eq(programs::group_id)
+                .and(memberships::user_id.eq(viewer.to_string()))),
+        )
+        .filter(pairings::id.eq(id.to_string()))
+        .select((
+            PairingRow::as_select(),
+            pairings::version,
+            crate::programs::SummaryRow::as_select(),
+            memberships::role.nullable(),
+            users::time_zone,
+        ))
+        // `load`, not `first`: SQLite 3.53 expires a statement whose `LIMIT ?` is rebound
+        // and compiles it again on every run (a quarter of the server's time here). Keys
+        // on every join make this at most one row.
+        .load::<(
+            PairingRow,
+            i64,
+            crate::programs::SummaryRow,
+            Option<String>,
+            String,
+        )>(conn)?
+        .into_iter()
+        .next();
+    let Some((pairing, version, program, role, zone)) = row else {
+        return Ok(None);
+    };
+    let viewer_role = role
+        .map(|raw| Role::parse(&raw).ok_or_else(|| corrupt(format!("role {raw:?}"))))
+        .transpose()?;
+    Ok(Some(InContext {
+        pairing: pairing.try_into()?,
+        version,
+        viewer_role,
+        mentee_time_zone: zone.parse().unwrap_or(chrono_tz::Tz::UTC),
+        program,
+    }))
+}
+
 pub fn version(conn: &mut DbConn, id: PairingId) -> Result<i64, StoreError> {
     Ok(pairings::table
         .find(id.to_string())
@@ -403,27 +486,42 @@ pub fn list_for_user(
     user_id: UserId,
     after: Option<PairingId>,
     limit: usize,
-) -> Result<Page<Pairing, PairingId>, StoreError> {
+) -> Result<Page<(Pairing, ProgramSummary), PairingId>, StoreError> {
     use crate::schema::{memberships, programs};
     let user = user_id.to_string();
-    let my_groups = memberships::table
-        .filter(memberships::user_id.eq(user.clone()))
-        .select(memberships::group_id);
+    // The membership as a join (unique on group and user, so one row per pairing), not
+    // an `IN` subquery: SQLite then starts from the partner indexes (a multi-index OR)
+    // instead of every pairing of the caller's groups.
     let mut query = pairings::table
         .inner_join(programs::table)
+        .inner_join(
+            memberships::table.on(memberships::group_id
+                .eq(programs::group_id)
+                .and(memberships::user_id.eq(user.clone()))),
+        )
         .filter(
             pairings::mentor_user_id
                 .eq(user.clone())
                 .or(pairings::mentee_user_id.eq(user)),
         )
-        .filter(programs::group_id.eq_any(my_groups))
-        .select(PairingRow::as_select())
+        .select((
+            PairingRow::as_select(),
+            crate::programs::SummaryRow::as_select(),
+        ))
         .order(pairings::id.desc())
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(pairings::id.lt(after.to_string()));
     }
-    load_page(conn, query, limit, Pairing::try_from, |p| p.id)
+    load_page(
+        conn,
+        query,
+        limit,
+        |(pairing, program): (PairingRow, crate::programs::SummaryRow)| {
+            Ok((Pairing::try_from(pairing)?, program.into_summary()?))
+        },
+        |(p, _)| p.id,
+    )
 }
 
 /// A user's active pairings in the programs of a group.

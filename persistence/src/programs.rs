@@ -3,7 +3,11 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use tandem_domain::ids::{GroupId, ProgramId};
-use tandem_domain::program::{MatchingMode, Program, ProgramSettings, ProgramStatus};
+use tandem_domain::program::{
+    followed_weeks, guide_length, MatchingMode, Program, ProgramSettings, ProgramStatus,
+    ProgramSummary,
+};
+use tandem_domain::template::GuideWeek;
 use tandem_domain::template::Language;
 
 use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
@@ -68,6 +72,68 @@ impl TryFrom<ProgramRow> for Program {
             updated_at: from_db_time(row.updated_at),
         })
     }
+}
+
+/// The columns a program's summary is made of. The guide comes as stored text: counted
+/// without building its weeks, or parsed when the caller needs the topics.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = programs)]
+pub(crate) struct SummaryRow {
+    id: String,
+    group_id: String,
+    name: String,
+    status: String,
+    duration_weeks: i32,
+    cadence_days: i32,
+    weeks: String,
+}
+
+impl SummaryRow {
+    fn summary(self, guide_weeks: usize) -> Result<ProgramSummary, StoreError> {
+        Ok(ProgramSummary {
+            id: parse_id(&self.id, "program")?,
+            group_id: parse_id(&self.group_id, "group")?,
+            status: ProgramStatus::parse(&self.status).ok_or_else(|| corrupt("program status"))?,
+            cadence_days: small(self.cadence_days, "cadence")?,
+            guide_length: guide_length(small(self.duration_weeks, "duration")?, guide_weeks),
+            name: self.name,
+        })
+    }
+
+    /// The summary alone: the stored guide (written by `insert`, so well formed) is only
+    /// counted, never built.
+    pub(crate) fn into_summary(self) -> Result<ProgramSummary, StoreError> {
+        let weeks: Vec<serde::de::IgnoredAny> = serde_json::from_str(&self.weeks)
+            .map_err(|e| corrupt(format!("program weeks: {e}")))?;
+        self.summary(weeks.len())
+    }
+
+    /// The summary and the weeks of the guide the program follows.
+    pub(crate) fn into_guided(self) -> Result<(ProgramSummary, Vec<GuideWeek>), StoreError> {
+        let weeks: Vec<GuideWeek> = serde_json::from_str(&self.weeks)
+            .map_err(|e| corrupt(format!("program weeks: {e}")))?;
+        let duration = small(self.duration_weeks, "duration")?;
+        let weeks = followed_weeks(duration, weeks);
+        Ok((self.summary(weeks.len())?, weeks))
+    }
+}
+
+/// The summaries of several programs in one query.
+pub fn summaries(
+    conn: &mut DbConn,
+    ids: &[ProgramId],
+) -> Result<std::collections::HashMap<ProgramId, ProgramSummary>, StoreError> {
+    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    programs::table
+        .filter(programs::id.eq_any(keys))
+        .select(SummaryRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|row| {
+            let summary = row.into_summary()?;
+            Ok((summary.id, summary))
+        })
+        .collect()
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {

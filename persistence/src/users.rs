@@ -209,6 +209,54 @@ pub fn display_names(
         .collect()
 }
 
+/// How a user appears beside a pairing: the name shown and the time zone schedules use.
+#[derive(Debug, Clone)]
+pub struct Face {
+    pub display_name: String,
+    pub time_zone: chrono_tz::Tz,
+}
+
+/// Names and time zones of a few users in one query (a pairing's partners, a page of
+/// pairings): what `display_names` and `time_zones` answer, read together.
+pub fn faces(
+    conn: &mut DbConn,
+    ids: &[UserId],
+) -> Result<std::collections::HashMap<UserId, Face>, StoreError> {
+    let columns = (
+        users::id,
+        users::display_name,
+        users::deleted_at,
+        users::time_zone,
+    );
+    let rows: Vec<(String, String, Option<NaiveDateTime>, String)> = match ids {
+        // One pairing's two partners: a fixed statement, which SQLite keeps prepared
+        // (an `IN` list of varying length is compiled on every run).
+        [a] | [a, _] => {
+            let b = ids.last().unwrap_or(a);
+            users::table
+                .filter(users::id.eq(a.to_string()).or(users::id.eq(b.to_string())))
+                .select(columns)
+                .load(conn)?
+        }
+        _ => {
+            let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+            users::table
+                .filter(users::id.eq_any(keys))
+                .select(columns)
+                .load(conn)?
+        }
+    };
+    rows.into_iter()
+        .map(|(id, name, deleted_at, zone)| {
+            let face = Face {
+                display_name: shown_name(&name, deleted_at.is_some()).to_owned(),
+                time_zone: zone.parse().unwrap_or(chrono_tz::Tz::UTC),
+            };
+            Ok((parse_id(&id, "user")?, face))
+        })
+        .collect()
+}
+
 /// Time zones of several users at once: schedules are in the mentee's, reminders in each
 /// recipient's. A stored name this build does not know reads as UTC.
 pub fn time_zones(

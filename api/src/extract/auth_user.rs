@@ -3,7 +3,7 @@
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use tandem_domain::ids::UserId;
-use tandem_persistence::users;
+use tandem_persistence::{users, DbConn};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -22,21 +22,42 @@ impl FromRequest for AuthUser {
         let verified = authenticate(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
-            let caller = verified?;
+            let bearer = Bearer(verified?.0);
             let state = state
                 .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
-            // Access tokens are stateless and live 15 minutes: one issued before the
-            // account was deleted must not outlive it. One primary-key read per request.
-            let live = state
-                .read(move |conn| Ok(users::exists(conn, caller.0)?))
-                .await?;
-            if !live {
-                return Err(ApiError::Unauthenticated(
-                    "the account no longer exists".into(),
-                ));
-            }
-            Ok(caller)
+            state.read(move |conn| bearer.check(conn)).await
         })
+    }
+}
+
+/// A verified access token whose account is not yet known to exist. The hot paths take
+/// it instead of `AuthUser` and run with `AppState::read_as`/`write_as`, which make the
+/// same check as the first statement of their own transaction: one primary-key read,
+/// without a second trip through the pool and the blocking threads. The user id stays
+/// private, so a handler cannot use it before the check.
+#[derive(Debug, Clone, Copy)]
+pub struct Bearer(UserId);
+
+impl Bearer {
+    /// The caller, if the account still exists. Access tokens are stateless and live 15
+    /// minutes: one issued before the account was deleted must not outlive it.
+    pub fn check(self, conn: &mut DbConn) -> Result<AuthUser, ApiError> {
+        if users::exists(conn, self.0)? {
+            Ok(AuthUser(self.0))
+        } else {
+            Err(ApiError::Unauthenticated(
+                "the account no longer exists".into(),
+            ))
+        }
+    }
+}
+
+impl FromRequest for Bearer {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(authenticate(req).map(|caller| Bearer(caller.0)))
     }
 }
 

@@ -6,6 +6,6 @@ pub mod json;
 pub mod path;
 pub mod query;
 
-pub use auth_user::AuthUser;
+pub use auth_user::{AuthUser, Bearer};
 pub use json::Json;
 pub use query::Query;

@@ -10,7 +10,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{get, put, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use tandem_domain::check_in::{agenda_key, CheckInState, Entry, EntryInput};
+use tandem_domain::check_in::{agenda_key, CheckInState, Entry, EntryInput, Journey};
 use tandem_domain::enrolment::EnrolmentRole;
 use tandem_domain::ids::{PairingId, UserId};
 use tandem_domain::schedule::Slot;
@@ -23,10 +23,10 @@ use validator::Validate;
 
 use crate::error::{ApiError, Problem};
 use crate::etag::{self, IfMatch, IfNoneMatch};
-use crate::extract::{AuthUser, Json, Query};
+use crate::extract::{AuthUser, Bearer, Json, Query};
 use crate::list_response;
 use crate::pagination::{encode_cursor, PageParams};
-use crate::routes::pairings::visible_pairing;
+use crate::routes::pairings::{visible_in_context, visible_pairing};
 use crate::state::AppState;
 use crate::workflows::journey::{self, Followed};
 
@@ -169,16 +169,15 @@ fn by_number(entries: Vec<Entry>) -> HashMap<PairingId, EntriesByNumber> {
 
 /// A check-in as `viewer` sees it: partners read notes, admins do not.
 fn view(
-    followed: &Followed,
+    journey: &Journey,
+    guide: &[GuideWeek],
     slot: &Slot,
     entries: &[Entry],
     viewer: UserId,
     now: DateTime<Utc>,
 ) -> CheckInView {
-    let partner = followed.journey.may_read_notes(viewer);
-    let topic = followed
-        .journey
-        .topic(&followed.program, slot)
+    let partner = journey.may_read_notes(viewer);
+    let topic = Journey::topic_in(guide, slot)
         .cloned()
         .unwrap_or_else(|| GuideWeek {
             number: slot.number,
@@ -190,7 +189,7 @@ fn view(
         number: slot.number,
         due_on: slot.due_on,
         closes_on: slot.closes_on,
-        state: followed.journey.state_of(slot, !entries.is_empty(), now),
+        state: journey.state_of(slot, !entries.is_empty(), now),
         topic,
         entries: entries
             .iter()
@@ -225,27 +224,34 @@ fn tagged_check_in(
         .and_then(|mut numbers| numbers.remove(&slot.number))
         .unwrap_or_default();
     let version = check_ins::version(conn, pairing_id, slot.number)?;
-    let view = view(followed, slot, &entries, viewer, now);
+    let view = view(
+        &followed.journey,
+        followed.program.guide(),
+        slot,
+        &entries,
+        viewer,
+        now,
+    );
     Ok((etag::of_view(version, &view), view))
 }
 
 /// Every check-in a pairing reached, as `viewer` sees them.
 fn pairing_check_ins(
     conn: &mut DbConn,
-    followed: &Followed,
+    journey: &Journey,
+    guide: &[GuideWeek],
     viewer: UserId,
     now: DateTime<Utc>,
 ) -> Result<PairingCheckIns, ApiError> {
-    let pairing_id = followed.journey.pairing.id;
-    let mut entries = by_number(check_ins::for_pairings(conn, &[pairing_id])?)
+    let pairing_id = journey.pairing.id;
+    let mut entries = by_number(check_ins::of_pairing(conn, pairing_id)?)
         .remove(&pairing_id)
         .unwrap_or_default();
-    let items = followed
-        .journey
+    let items = journey
         .reached()
         .map(|slot| {
             let mine = entries.remove(&slot.number).unwrap_or_default();
-            view(followed, slot, &mine, viewer, now)
+            view(journey, guide, slot, &mine, viewer, now)
         })
         .collect();
     Ok(PairingCheckIns {
@@ -268,18 +274,18 @@ fn pairing_check_ins(
 #[get("/pairings/{pairing_id}/check-ins")]
 pub async fn list_pairing_check_ins(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    bearer: Bearer,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = PairingId(path.into_inner());
     let now = state.now();
     let list = state
-        .read(move |conn| {
-            let (pairing, _) = visible_pairing(conn, id, caller.0)?;
-            let followed = journey::load(conn, vec![pairing])?
-                .pop()
-                .ok_or_else(|| ApiError::not_found("pairing"))?;
-            pairing_check_ins(conn, &followed, caller.0, now)
+        .read_as(bearer, move |conn, caller| {
+            let found = visible_in_context(conn, id, caller.0)?;
+            let zone = found.mentee_time_zone;
+            let (pairing, _, program, guide) = found.guided()?;
+            let journey = Journey::following(pairing, &program, zone);
+            pairing_check_ins(conn, &journey, &guide, caller.0, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(list))
@@ -355,7 +361,7 @@ pub async fn get_check_in(
 #[put("/pairings/{pairing_id}/check-ins/{number}")]
 pub async fn record_check_in(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    bearer: Bearer,
     path: web::Path<(Uuid, u16)>,
     if_match: IfMatch,
     body: Json<CheckInRequest>,
@@ -374,29 +380,33 @@ pub async fn record_check_in(
         .map_err(tandem_domain::DomainError::Invalid)?;
     let now = state.now();
     let (tag, view) = state
-        .write(move |conn| {
+        .write_as(bearer, move |conn, caller| {
             // One writer per pairing at a time, and everything read under its lock: a
             // partner's two requests cannot both insert, and an end committed meanwhile
             // is seen. An unknown id is the same 404 as an invisible one.
             pairings::lock(conn, id).map_err(crate::error::not_found_as("pairing"))?;
-            let (pairing, program) = visible_pairing(conn, id, caller.0)?;
-            let followed = journey::load(conn, vec![pairing])?
-                .pop()
-                .ok_or_else(|| ApiError::not_found("pairing"))?;
-            let slot = *followed
-                .journey
+            let found = visible_in_context(conn, id, caller.0)?;
+            let zone = found.mentee_time_zone;
+            let (pairing, _, program, guide) = found.guided()?;
+            let journey = Journey::following(pairing, &program, zone);
+            let slot = *journey
                 .schedule
                 .slot(number)
                 .ok_or_else(|| ApiError::not_found("check-in"))?;
-            if !followed.journey.pairing.involves(caller.0) {
+            if !journey.pairing.involves(caller.0) {
                 return Err(ApiError::Forbidden(
                     "only the pair's two partners check in".into(),
                 ));
             }
-            // Under the pairing's lock, which every write of its entries holds.
-            if_match.check_tag(&tagged_check_in(conn, &followed, &slot, caller.0, now)?.0)?;
-            followed.journey.check_can_record(&program, &slot, now)?;
-            let earlier = check_ins::find(conn, id, number, caller.0)?;
+            // Under the pairing's lock, which every write of its entries holds. One query
+            // gives the entries, the caller's earlier one among them, and the version.
+            let (entries, version) = check_ins::of_check_in(conn, id, number)?;
+            if if_match.is_conditional() {
+                let current = view(&journey, &guide, &slot, &entries, caller.0, now);
+                if_match.check_tag(&etag::of_view(version, &current))?;
+            }
+            journey.check_can_record_in(program.status, &slot, now)?;
+            let earlier = entries.iter().find(|e| e.user_id == caller.0);
             let entry = Entry {
                 pairing_id: id,
                 number,
@@ -407,7 +417,9 @@ pub async fn record_check_in(
                 updated_at: now,
             };
             check_ins::save(conn, &entry)?;
-            tagged_check_in(conn, &followed, &slot, caller.0, now)
+            let (entries, version) = check_ins::of_check_in(conn, id, number)?;
+            let saved = view(&journey, &guide, &slot, &entries, caller.0, now);
+            Ok((etag::of_view(version, &saved), saved))
         })
         .await?;
     Ok(HttpResponse::Ok()
@@ -491,7 +503,14 @@ pub async fn list_my_check_ins(
                 let mut own = entries.remove(&pairing.id).unwrap_or_default();
                 for slot in followed.journey.reached() {
                     let slot_entries = own.remove(&slot.number).unwrap_or_default();
-                    let check_in = view(&followed, slot, &slot_entries, me, now);
+                    let check_in = view(
+                        &followed.journey,
+                        followed.program.guide(),
+                        slot,
+                        &slot_entries,
+                        me,
+                        now,
+                    );
                     let (rank, at) = agenda_key(check_in.state, slot);
                     let key = AgendaCursor {
                         rank,

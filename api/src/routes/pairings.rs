@@ -6,10 +6,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use actix_web::{get, http::StatusCode, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
+use tandem_domain::check_in::Journey;
 use tandem_domain::enrolment::EnrolmentRole;
 use tandem_domain::ids::{EnrolmentId, PairingId, ProgramId, UserId};
 use tandem_domain::pairing::{validate_introduction, Pairing, PairingStatus};
-use tandem_domain::program::Program;
+use tandem_domain::program::{Program, ProgramSummary};
 use tandem_persistence::{groups, pairings, programs, users, DbConn};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -18,12 +19,12 @@ use validator::Validate;
 use crate::error::{ApiError, Problem};
 use crate::etag::{self, IfMatch, IfNoneMatch};
 use crate::extract::json::MAX_BATCH_BODY_BYTES;
-use crate::extract::{AuthUser, Json, Query};
+use crate::extract::{AuthUser, Bearer, Json, Query};
 use crate::list_response;
 use crate::pagination::PageParams;
 use crate::routes::access::{program_for, require_manager};
 use crate::state::AppState;
-use crate::workflows::journey::{self, Followed};
+use crate::workflows::journey;
 use crate::workflows::pairing::{lock_members, make, PairingRequest};
 use crate::workflows::{notify, reminders};
 
@@ -60,7 +61,8 @@ pub struct PairingView {
 
 list_response!(PairingList, PairingView, "A page of pairings.");
 
-/// Builds views for several pairings: names in one query, each program once. The status
+/// Builds views for several pairings: their programs' summaries in one query (the
+/// guides are not parsed, only counted), names and time zones in another. The status
 /// is the one at `now`: a pairing whose schedule ran out reads as completed before any
 /// job has recorded it.
 fn views(
@@ -69,13 +71,41 @@ fn views(
     caller: UserId,
     now: DateTime<Utc>,
 ) -> Result<Vec<PairingView>, ApiError> {
+    let mut program_ids: Vec<ProgramId> = list.iter().map(|p| p.program_id).collect();
+    program_ids.sort();
+    program_ids.dedup();
+    let summaries = programs::summaries(conn, &program_ids)?;
+    let list = list
+        .into_iter()
+        .map(|pairing| {
+            let program = summaries.get(&pairing.program_id).cloned().ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!("a pairing's program is missing"))
+            })?;
+            Ok((pairing, program))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    views_of(conn, list, caller, now)
+}
+
+/// Views of pairings whose programs are at hand: one query for the partners' names and
+/// the mentees' time zones.
+fn views_of(
+    conn: &mut DbConn,
+    list: Vec<(Pairing, ProgramSummary)>,
+    caller: UserId,
+    now: DateTime<Utc>,
+) -> Result<Vec<PairingView>, ApiError> {
     let user_ids: Vec<UserId> = list
         .iter()
-        .flat_map(|p| [p.mentor.user_id, p.mentee.user_id])
+        .flat_map(|(p, _)| [p.mentor.user_id, p.mentee.user_id])
         .collect();
-    let names = users::display_names(conn, &user_ids)?;
+    let faces = users::faces(conn, &user_ids)?;
     let mut out = Vec::with_capacity(list.len());
-    for Followed { journey, program } in journey::load(conn, list)? {
+    for (pairing, program) in list {
+        let zone = faces
+            .get(&pairing.mentee.user_id)
+            .map_or(chrono_tz::Tz::UTC, |face| face.time_zone);
+        let journey = Journey::following(pairing, &program, zone);
         let status = journey.status_at(now);
         // An ended pairing never completes.
         let completes_on = match status {
@@ -83,11 +113,16 @@ fn views(
             _ => journey.schedule.slots().last().map(|slot| slot.closes_on),
         };
         let pairing = journey.pairing;
-        let name = |id: UserId| names.get(&id).cloned().unwrap_or_default();
+        let name = |id: UserId| {
+            faces
+                .get(&id)
+                .map(|face| face.display_name.clone())
+                .unwrap_or_default()
+        };
         out.push(PairingView {
             id: pairing.id.0,
             program_id: pairing.program_id.0,
-            program_name: program.settings.name.clone(),
+            program_name: program.name,
             mentor: PartnerView {
                 enrolment_id: pairing.mentor.enrolment_id.0,
                 user_id: pairing.mentor.user_id.0,
@@ -421,15 +456,19 @@ pub async fn list_program_pairings(
 #[get("/me/pairings")]
 pub async fn list_my_pairings(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    bearer: Bearer,
     page: Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page.0.parse::<PairingId>()?;
     let now = state.now();
     let list = state
-        .read(move |conn| {
+        .read_as(bearer, move |conn, caller| {
+            // The programs' summaries come with the page, in the same query.
             let page = pairings::list_for_user(conn, caller.0, page.after, page.limit)?;
-            list_of(conn, page, caller.0, now)
+            Ok::<_, ApiError>(PairingList {
+                next_cursor: page.next.map(crate::pagination::encode_cursor),
+                items: views_of(conn, page.items, caller.0, now)?,
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(list))
@@ -453,6 +492,21 @@ pub(crate) fn visible_pairing(
     Ok((pairing, program))
 }
 
+/// The pairing with its context (see `pairings::find_in_context`), under the same rule
+/// as `visible_pairing`, in one query.
+pub(crate) fn visible_in_context(
+    conn: &mut DbConn,
+    id: PairingId,
+    caller: UserId,
+) -> Result<pairings::InContext, ApiError> {
+    let found = pairings::find_in_context(conn, id, caller)?
+        .ok_or_else(|| ApiError::not_found("pairing"))?;
+    match found.viewer_role {
+        Some(role) if found.pairing.involves(caller) || role.can_manage() => Ok(found),
+        _ => Err(ApiError::not_found("pairing")),
+    }
+}
+
 /// Read a pairing.
 #[utoipa::path(
     tag = "pairings",
@@ -473,16 +527,23 @@ pub(crate) fn visible_pairing(
 #[get("/pairings/{pairing_id}")]
 pub async fn get_pairing(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    bearer: Bearer,
     path: web::Path<Uuid>,
     if_none_match: IfNoneMatch,
 ) -> Result<HttpResponse, ApiError> {
     let id = PairingId(path.into_inner());
     let now = state.now();
     let (tag, view) = state
-        .read(move |conn| {
-            let (pairing, _) = visible_pairing(conn, id, caller.0)?;
-            tagged_view(conn, pairing, caller.0, now)
+        .read_as(bearer, move |conn, caller| {
+            let (pairing, version, _, program) =
+                visible_in_context(conn, id, caller.0)?.program()?;
+            let view = views_of(conn, vec![(pairing, program)], caller.0, now)?
+                .pop()
+                .ok_or_else(|| {
+                    ApiError::Internal(anyhow::anyhow!("a view of one pairing came back empty"))
+                })?;
+            // The same tag as `tagged_view`, with the version read in the same query.
+            Ok((etag::of_view(version, &view), view))
         })
         .await?;
     Ok(etag::respond(StatusCode::OK, tag, &view, &if_none_match))
