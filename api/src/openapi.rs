@@ -221,6 +221,9 @@ fn add_shared_answers(spec: &mut utoipa::openapi::OpenApi) {
                     .entry("422".into())
                     .or_insert_with(|| RefOr::T(problem_response(&description)));
             }
+            if conditions.iter().any(|name| name == "If-Match") {
+                responses.insert("412".into(), shared("PreconditionFailed"));
+            }
             if operation.request_body.is_some() {
                 responses.insert("400".into(), shared("MalformedJson"));
                 responses.insert("413".into(), shared("PayloadTooLarge"));
@@ -288,6 +291,10 @@ fn shared_responses() -> Vec<(&'static str, utoipa::openapi::Response)> {
     };
     vec![
         ("MalformedJson", problem_response("The body is not well-formed JSON")),
+        (
+            "PreconditionFailed",
+            problem_response("Changed since the given ETag: If-Match names another version"),
+        ),
         (
             "Unauthenticated",
             problem_response("No valid access token (missing, malformed, expired or forged)"),

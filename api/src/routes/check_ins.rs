@@ -353,7 +353,6 @@ pub async fn get_check_in(
         (status = 403, description = "The caller is an admin, not one of the partners", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such pairing or check-in number, or the pairing is not visible to the caller", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Outside the check-in's window (before its due date or after it closed, the detail says which), the pairing ended, or the program is archived", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid rating or note, or a malformed If-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

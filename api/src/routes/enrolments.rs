@@ -330,7 +330,6 @@ pub async fn get_enrolment(
         (status = 403, description = "Only admins approve or decline; only the member withdraws", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such enrolment visible to the caller", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not pending (approve/decline), or still paired (withdraw)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or a malformed If-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -398,7 +397,6 @@ pub async fn update_enrolment(
         (status = 403, description = "Only the member withdraws their enrolment", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such enrolment visible to the caller", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Declined, or still in an active pairing", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A malformed If-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

@@ -234,7 +234,6 @@ pub async fn get_group(
             headers(("ETag" = String, description = "Version, for If-Match"))),
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -301,7 +300,6 @@ pub async fn update_group(
             headers(("ETag" = String, description = "The group's ETag as the caller sees it"))),
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A malformed If-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

@@ -92,7 +92,6 @@ pub async fn get_me(
     responses(
         (status = 200, description = "The updated account", body = UserView,
             headers(("ETag" = String, description = "Version, for If-Match"))),
-        (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

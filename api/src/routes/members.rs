@@ -158,7 +158,6 @@ pub async fn get_member(
         (status = 403, description = "Members cannot change roles; admins cannot touch owners", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group or member, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The last owner cannot be demoted", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or a malformed If-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -212,7 +211,6 @@ pub async fn change_member_role(
         (status = 403, description = "Only owners and admins remove others; admins cannot remove owners", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group or member, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The last owner cannot leave", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A malformed If-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

@@ -317,7 +317,6 @@ pub async fn get_notification(
             headers(("ETag" = String, description = "The notification's version, for If-Match"))),
         (status = 404, description = "No such notification of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Marking a `new_messages` notification unread while a newer one of the same pairing is unread (it already counts the messages)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or a malformed If-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

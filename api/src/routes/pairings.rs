@@ -576,7 +576,6 @@ pub(crate) fn tagged_view(
             headers(("ETag" = String, description = "The ended pairing's ETag"))),
         (status = 404, description = "No such pairing, the caller is not in its group (a partner who left or was removed included), or neither a partner nor an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The pairing is not active: it ended, or its schedule ran out (completed)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid reason, or a malformed If-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

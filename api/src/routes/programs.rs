@@ -320,7 +320,6 @@ pub async fn get_program(
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such program, or the caller is not in the group", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a forward step of draft → open → closed → archived, an archived program, or a schedule change after opening", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

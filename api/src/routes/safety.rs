@@ -318,7 +318,6 @@ pub async fn get_report(
             headers(("ETag" = String, description = "The report's ETag"))),
         (status = 403, description = "The caller is a member of the report's group but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such report, the caller is not in its group, or the report is about the caller", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A status other than `resolved`, or a malformed If-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

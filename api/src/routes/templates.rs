@@ -433,7 +433,6 @@ pub async fn get_custom_template(
             headers(("ETag" = String, description = "Version, for If-Match"))),
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group or template, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, each named by its path (e.g. `weeks[0].prompts`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -495,7 +494,6 @@ pub async fn update_custom_template(
         (status = 204, description = "Deleted; programs started from it keep their copy"),
         (status = 403, description = "The caller is a member but not an owner or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such group or template, or the caller is not a member", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since the given ETag", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
