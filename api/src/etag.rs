@@ -25,8 +25,47 @@ pub fn etag(version: i64) -> String {
 /// the JSON the viewer is answered.
 pub fn of_view<T: Serialize>(version: i64, view: &T) -> String {
     let json = serde_json::to_vec(view).unwrap_or_default();
-    let digest = Sha256::digest(&json);
+    tag_of_json(version, &json)
+}
+
+fn tag_of_json(version: i64, json: &[u8]) -> String {
+    let digest = Sha256::digest(json);
     format!("\"{version}-{}\"", hex::encode(&digest[..8]))
+}
+
+/// A view serialized once, with the `of_view` tag of those very bytes: a hot read or
+/// write answers it without serializing the view a second time for the body.
+pub struct Tagged {
+    pub tag: String,
+    json: Vec<u8>,
+}
+
+impl Tagged {
+    pub fn new<T: Serialize>(version: i64, view: &T) -> Result<Self, ApiError> {
+        let json = serde_json::to_vec(view).map_err(|e| ApiError::Internal(e.into()))?;
+        Ok(Self {
+            tag: tag_of_json(version, &json),
+            json,
+        })
+    }
+
+    /// As `respond`: `status` with the body and tag, or 304 when `If-None-Match` names it.
+    pub fn respond(self, status: StatusCode, if_none_match: &IfNoneMatch) -> HttpResponse {
+        if if_none_match.matches(&self.tag) {
+            return HttpResponse::NotModified()
+                .insert_header((header::ETAG, self.tag))
+                .finish();
+        }
+        self.into_response(status)
+    }
+
+    /// `status` with the body and its tag (a write's answer).
+    pub fn into_response(self, status: StatusCode) -> HttpResponse {
+        HttpResponse::build(status)
+            .insert_header((header::ETAG, self.tag))
+            .content_type(header::ContentType::json())
+            .body(self.json)
+    }
 }
 
 /// A representation with its tag: 200 (or `status`) with the body, or 304 with only the

@@ -8,6 +8,7 @@ use tandem_domain::check_in::Entry;
 use tandem_domain::ids::{PairingId, UserId};
 
 use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
+use crate::db::on_engine;
 use crate::schema::check_in_entries;
 use crate::{DbConn, StoreError};
 
@@ -72,14 +73,14 @@ pub fn for_pairings(conn: &mut DbConn, pairings: &[PairingId]) -> Result<Vec<Ent
 /// One pairing's entries, as `for_pairings` orders them. A fixed statement (no `IN`
 /// list), so SQLite keeps it prepared.
 pub fn of_pairing(conn: &mut DbConn, pairing: PairingId) -> Result<Vec<Entry>, StoreError> {
-    check_in_entries::table
+    on_engine!(conn, c => check_in_entries::table
         .filter(check_in_entries::pairing_id.eq(pairing.to_string()))
         .select(Row::as_select())
         .order((check_in_entries::number, check_in_entries::completed_at))
-        .load::<Row>(conn)?
-        .into_iter()
-        .map(Entry::try_from)
-        .collect()
+        .load::<Row>(c))?
+    .into_iter()
+    .map(Entry::try_from)
+    .collect()
 }
 
 /// The numbers of a pairing's check-ins that have at least one entry.
@@ -120,12 +121,12 @@ pub fn of_check_in(
     pairing: PairingId,
     number: u16,
 ) -> Result<(Vec<Entry>, i64), StoreError> {
-    let rows: Vec<(Row, i64)> = check_in_entries::table
+    let rows: Vec<(Row, i64)> = on_engine!(conn, c => check_in_entries::table
         .filter(check_in_entries::pairing_id.eq(pairing.to_string()))
         .filter(check_in_entries::number.eq(i32::from(number)))
         .select((Row::as_select(), check_in_entries::version))
         .order(check_in_entries::completed_at)
-        .load(conn)?;
+        .load(c))?;
     let version = rows.iter().map(|(_, v)| v).sum();
     let entries = rows
         .into_iter()
@@ -149,7 +150,7 @@ pub fn version(conn: &mut DbConn, pairing: PairingId, number: u16) -> Result<i64
 /// pairing's lock, so two requests of one partner cannot both insert.
 pub fn save(conn: &mut DbConn, entry: &Entry) -> Result<(), StoreError> {
     let row = Row::from(entry);
-    let updated = diesel::update(check_in_entries::table.find((
+    let update = diesel::update(check_in_entries::table.find((
         row.pairing_id.clone(),
         row.number,
         row.user_id.clone(),
@@ -159,14 +160,30 @@ pub fn save(conn: &mut DbConn, entry: &Entry) -> Result<(), StoreError> {
         check_in_entries::note.eq(row.note.clone()),
         check_in_entries::updated_at.eq(row.updated_at),
         check_in_entries::version.eq(check_in_entries::version + 1),
-    ))
-    .execute(conn)?;
+    ));
+    let updated = on_engine!(conn, c => update.execute(c))?;
     if updated == 0 {
-        diesel::insert_into(check_in_entries::table)
-            .values(row)
-            .execute(conn)?;
+        let insert = diesel::insert_into(check_in_entries::table).values(row);
+        on_engine!(conn, c => insert.execute(c))?;
     }
     Ok(())
+}
+
+/// Stores `entry` as `save` does, into the check-in `before` (its entries and version,
+/// read under the same lock), and answers the check-in as it now stands without reading
+/// it again: the entry replaces the user's earlier one or joins the others (in
+/// `completed_at` order), and each write adds one to the version.
+pub fn save_into(
+    conn: &mut DbConn,
+    entry: Entry,
+    before: (Vec<Entry>, i64),
+) -> Result<(Vec<Entry>, i64), StoreError> {
+    save(conn, &entry)?;
+    let (mut entries, version) = before;
+    entries.retain(|e| e.user_id != entry.user_id);
+    entries.push(entry);
+    entries.sort_by_key(|e| e.completed_at);
+    Ok((entries, version + 1))
 }
 
 /// A user's own entries, by pairing and check-in, after `after`: one page of the user's

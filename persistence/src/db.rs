@@ -30,6 +30,23 @@ pub enum DbConn {
     Sqlite(diesel::SqliteConnection),
 }
 
+/// Runs a hot query on the engine's own connection instead of through `DbConn`.
+///
+/// Diesel's multi-connection cannot key its statement cache by the query's type: on
+/// every run it writes out the query's SQL text to look the prepared statement up, which
+/// was about a sixth of the server's CPU on the hot reads (docs/performance.md). On the
+/// engine's own connection a query whose shape is fixed is found by its type. The body
+/// is one source, compiled once per engine: `on_engine!(conn, c => query.load(c))`.
+macro_rules! on_engine {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Postgres($c) => $body,
+            $crate::db::DbConn::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use on_engine;
+
 /// Which engine a database URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -207,6 +224,19 @@ impl Db {
     {
         let mut conn = checkout(&self.readers, "readers")?;
         f(&mut conn)
+    }
+
+    /// Runs `f` on an idle read-only connection at once, or hands `f` back when none is
+    /// idle: for callers that must never wait for the pool (an async worker). Should `f`
+    /// panic, the connection is dropped while unwinding, never handed out again.
+    pub fn read_if_idle<T, E, F>(&self, f: F) -> Result<Result<T, E>, F>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E>,
+    {
+        match self.readers.try_get() {
+            Some(mut conn) => Ok(f(&mut conn)),
+            None => Err(f),
+        }
     }
 
     /// Runs `f` in one transaction on the writer: all of it is stored, or none.

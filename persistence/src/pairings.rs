@@ -9,8 +9,10 @@ use tandem_domain::program::ProgramSummary;
 use tandem_domain::template::GuideWeek;
 
 use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
+use crate::db::on_engine;
 use crate::page::load_page;
 use crate::schema::pairings;
+use crate::users::Face;
 use crate::{enrolments, DbConn, Page, StoreError};
 
 #[derive(Queryable, Selectable)]
@@ -178,8 +180,10 @@ pub struct InContext {
     pub pairing: Pairing,
     pub version: i64,
     pub viewer_role: Option<Role>,
-    /// The schedule's time zone (a stored name this build does not know reads as UTC).
-    pub mentee_time_zone: chrono_tz::Tz,
+    /// The mentor's name and zone.
+    pub mentor: Face,
+    /// The mentee's name and zone: the schedule's time zone.
+    pub mentee: Face,
     program: crate::programs::SummaryRow,
 }
 
@@ -200,17 +204,24 @@ impl InContext {
     }
 }
 
-/// The pairing, its program and the viewer's membership of the program's group, joined
-/// on primary and unique keys (see `docs/performance.md` for the plans).
+/// The pairing, its program, both partners' names and zones, and the viewer's
+/// membership of the program's group, joined on primary and unique keys (see
+/// `docs/performance.md` for the plans).
 pub fn find_in_context(
     conn: &mut DbConn,
     id: PairingId,
     viewer: UserId,
 ) -> Result<Option<InContext>, StoreError> {
     use crate::schema::{memberships, programs, users};
-    let row = pairings::table
+    let mentors = diesel::alias!(users as mentors);
+    let partner = (users::display_name, users::deleted_at, users::time_zone);
+    type PartnerRow = (String, Option<NaiveDateTime>, String);
+    // Keys on every join make this at most one row. Built in each arm: `as_select` is
+    // typed by the engine.
+    let row = on_engine!(conn, c => pairings::table
         .inner_join(programs::table)
         .inner_join(users::table.on(users::id.eq(pairings::mentee_user_id)))
+        .inner_join(mentors.on(mentors.field(users::id).eq(pairings::mentor_user_id)))
         .left_join(
             memberships::table.on(memberships::group_id
                 .eq(programs::group_id)
@@ -222,31 +233,32 @@ pub fn find_in_context(
             pairings::version,
             crate::programs::SummaryRow::as_select(),
             memberships::role.nullable(),
-            users::time_zone,
+            partner,
+            mentors.fields(partner),
         ))
-        // `load`, not `first`: SQLite 3.53 expires a statement whose `LIMIT ?` is rebound
-        // and compiles it again on every run (a quarter of the server's time here). Keys
-        // on every join make this at most one row.
         .load::<(
             PairingRow,
             i64,
             crate::programs::SummaryRow,
             Option<String>,
-            String,
-        )>(conn)?
-        .into_iter()
-        .next();
-    let Some((pairing, version, program, role, zone)) = row else {
+            PartnerRow,
+            PartnerRow,
+        )>(c))?
+    .into_iter()
+    .next();
+    let Some((pairing, version, program, role, mentee, mentor)) = row else {
         return Ok(None);
     };
     let viewer_role = role
         .map(|raw| Role::parse(&raw).ok_or_else(|| corrupt(format!("role {raw:?}"))))
         .transpose()?;
+    let face = |(name, deleted_at, zone): PartnerRow| Face::of_row(&name, deleted_at, &zone);
     Ok(Some(InContext {
         pairing: pairing.try_into()?,
         version,
         viewer_role,
-        mentee_time_zone: zone.parse().unwrap_or(chrono_tz::Tz::UTC),
+        mentor: face(mentor),
+        mentee: face(mentee),
         program,
     }))
 }
@@ -262,9 +274,8 @@ pub fn version(conn: &mut DbConn, id: PairingId) -> Result<i64, StoreError> {
 /// both engines lock), so that writes about one pairing happen one after another.
 pub fn lock(conn: &mut DbConn, id: PairingId) -> Result<(), StoreError> {
     let key = id.to_string();
-    let locked = diesel::update(pairings::table.find(&key))
-        .set(pairings::id.eq(&key))
-        .execute(conn)?;
+    let lock = diesel::update(pairings::table.find(&key)).set(pairings::id.eq(&key));
+    let locked = on_engine!(conn, c => lock.execute(c))?;
     if locked == 0 {
         return Err(StoreError::NotFound);
     }
@@ -480,48 +491,73 @@ pub fn list_for_program(
 }
 
 /// A user's pairings (as mentor or mentee) in the groups they still belong to, newest
-/// first: after leaving a group, its pairings are no longer theirs to read.
+/// first, each with its program's summary and its partners' faces (mentor, mentee):
+/// after leaving a group, its pairings are no longer theirs to read.
+#[allow(clippy::type_complexity)]
 pub fn list_for_user(
     conn: &mut DbConn,
     user_id: UserId,
     after: Option<PairingId>,
     limit: usize,
-) -> Result<Page<(Pairing, ProgramSummary), PairingId>, StoreError> {
-    use crate::schema::{memberships, programs};
+) -> Result<Page<(Pairing, ProgramSummary, [Face; 2]), PairingId>, StoreError> {
+    use crate::schema::{memberships, programs, users};
     let user = user_id.to_string();
+    let after = after.map(|id| id.to_string());
+    let fetch = i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1;
+    let mentors = diesel::alias!(users as mentors);
+    let partner = (users::display_name, users::deleted_at, users::time_zone);
+    type PartnerRow = (String, Option<NaiveDateTime>, String);
     // The membership as a join (unique on group and user, so one row per pairing), not
     // an `IN` subquery: SQLite then starts from the partner indexes (a multi-index OR)
-    // instead of every pairing of the caller's groups.
-    let mut query = pairings::table
-        .inner_join(programs::table)
-        .inner_join(
-            memberships::table.on(memberships::group_id
-                .eq(programs::group_id)
-                .and(memberships::user_id.eq(user.clone()))),
+    // instead of every pairing of the caller's groups. Two fixed shapes (first page, a
+    // later one) rather than a boxed query, so both engines keep them prepared.
+    let rows = on_engine!(conn, c => {
+        let query = pairings::table
+            .inner_join(programs::table)
+            .inner_join(
+                memberships::table.on(memberships::group_id
+                    .eq(programs::group_id)
+                    .and(memberships::user_id.eq(user.clone()))),
+            )
+            .inner_join(users::table.on(users::id.eq(pairings::mentee_user_id)))
+            .inner_join(mentors.on(mentors.field(users::id).eq(pairings::mentor_user_id)))
+            .filter(
+                pairings::mentor_user_id
+                    .eq(user.clone())
+                    .or(pairings::mentee_user_id.eq(user.clone())),
+            )
+            .select((
+                PairingRow::as_select(),
+                crate::programs::SummaryRow::as_select(),
+                mentors.fields(partner),
+                partner,
+            ))
+            .order(pairings::id.desc())
+            .limit(fetch);
+        match &after {
+            Some(after) => query.filter(pairings::id.lt(after.clone())).load(c),
+            None => query.load(c),
+        }
+    })?;
+    let face = |(name, deleted_at, zone): PartnerRow| Face::of_row(&name, deleted_at, &zone);
+    let rows = rows
+        .into_iter()
+        .map(
+            |(pairing, program, mentor, mentee): (
+                PairingRow,
+                crate::programs::SummaryRow,
+                PartnerRow,
+                PartnerRow,
+            )| {
+                Ok((
+                    Pairing::try_from(pairing)?,
+                    program.into_summary()?,
+                    [face(mentor), face(mentee)],
+                ))
+            },
         )
-        .filter(
-            pairings::mentor_user_id
-                .eq(user.clone())
-                .or(pairings::mentee_user_id.eq(user)),
-        )
-        .select((
-            PairingRow::as_select(),
-            crate::programs::SummaryRow::as_select(),
-        ))
-        .order(pairings::id.desc())
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(pairings::id.lt(after.to_string()));
-    }
-    load_page(
-        conn,
-        query,
-        limit,
-        |(pairing, program): (PairingRow, crate::programs::SummaryRow)| {
-            Ok((Pairing::try_from(pairing)?, program.into_summary()?))
-        },
-        |(p, _)| p.id,
-    )
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(Page::from_rows(rows, limit, |(p, _, _)| p.id))
 }
 
 /// A user's active pairings in the programs of a group.

@@ -6,6 +6,7 @@ use tandem_domain::ids::UserId;
 use tandem_domain::user::{shown_name, DisplayName, Email, TimeZone, User};
 
 use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
+use crate::db::on_engine;
 use crate::schema::users;
 use crate::{DbConn, StoreError};
 
@@ -118,12 +119,13 @@ pub fn find_with_hash(conn: &mut DbConn, id: UserId) -> Result<(User, String), S
 
 /// Does the account still exist (and is it not deleted)?
 pub fn exists(conn: &mut DbConn, id: UserId) -> Result<bool, StoreError> {
-    Ok(diesel::select(diesel::dsl::exists(
+    let query = diesel::select(diesel::dsl::exists(
         users::table
             .find(id.to_string())
             .filter(users::deleted_at.is_null()),
-    ))
-    .get_result(conn)?)
+    ));
+    // Every authenticated request runs this.
+    Ok(on_engine!(conn, c => query.get_result(c))?)
 }
 
 /// Turns the account into a tombstone: the address freed, the password unusable, the
@@ -233,10 +235,10 @@ pub fn faces(
         // (an `IN` list of varying length is compiled on every run).
         [a] | [a, _] => {
             let b = ids.last().unwrap_or(a);
-            users::table
+            let query = users::table
                 .filter(users::id.eq(a.to_string()).or(users::id.eq(b.to_string())))
-                .select(columns)
-                .load(conn)?
+                .select(columns);
+            on_engine!(conn, c => query.load(c))?
         }
         _ => {
             let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
@@ -248,13 +250,23 @@ pub fn faces(
     };
     rows.into_iter()
         .map(|(id, name, deleted_at, zone)| {
-            let face = Face {
-                display_name: shown_name(&name, deleted_at.is_some()).to_owned(),
-                time_zone: zone.parse().unwrap_or(chrono_tz::Tz::UTC),
-            };
-            Ok((parse_id(&id, "user")?, face))
+            Ok((
+                parse_id(&id, "user")?,
+                Face::of_row(&name, deleted_at, &zone),
+            ))
         })
         .collect()
+}
+
+impl Face {
+    /// From a user row's name, deletion time and zone. A stored zone this build does not
+    /// know reads as UTC.
+    pub(crate) fn of_row(name: &str, deleted_at: Option<NaiveDateTime>, zone: &str) -> Self {
+        Face {
+            display_name: shown_name(name, deleted_at.is_some()).to_owned(),
+            time_zone: zone.parse().unwrap_or(chrono_tz::Tz::UTC),
+        }
+    }
 }
 
 /// Time zones of several users at once: schedules are in the mentee's, reminders in each

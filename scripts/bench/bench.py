@@ -222,13 +222,26 @@ def bench_engine(engine, binary, database_url, args, results_dir):
     try:
         idle_kib = rss_kib(server.process.pid, "VmRSS")
         requests, facts = prepare(server.base, listing, args.users)
-        files = {name: write_requests(work, name, items) for name, items in requests.items()}
+        wanted = None if args.endpoints is None else {"ceiling", *args.endpoints.split(",")}
+        unknown = (wanted or set()) - set(requests)
+        if unknown:
+            raise RuntimeError(f"unknown endpoints: {', '.join(sorted(unknown))}")
+        files = {name: write_requests(work, name, items) for name, items in requests.items()
+                 if wanted is None or name in wanted}
         runs = {name: [] for name in files}
         for repetition in range(args.repetitions):
             for name, path in files.items():
                 log(f"[{engine} N={args.scale}] repetition {repetition + 1}: {name}")
                 runs[name].append(run_wrk(server.base, path, args.seconds, args.connections, args.threads))
         peak_kib = rss_kib(server.process.pid, "VmHWM")
+        if args.linger:
+            log(f"serving {server.base} as pid {server.process.pid}; wrk inputs in {work}; "
+                f"e.g. wrk -c{args.connections} -d30s -s {LUA} {server.base} -- {work}/one_pairing.tsv; "
+                "interrupt to stop")
+            try:
+                server.process.wait()
+            except KeyboardInterrupt:
+                pass
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -319,6 +332,11 @@ def main():
     parser.add_argument("--postgres", default=os.environ.get("TANDEM_BENCH_DATABASE_URL"),
                         help="a PostgreSQL server URL; a fresh database is made on it")
     parser.add_argument("--results", default=str(ROOT / "bench" / "results"))
+    parser.add_argument("--endpoints", default=None,
+                        help="comma-separated subset to drive, e.g. one_pairing (the ceiling always runs)")
+    parser.add_argument("--linger", action="store_true",
+                        help="after measuring, keep the server and its wrk inputs until interrupted "
+                             "(to profile one endpoint with perf and wrk by hand)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is not installed (apt-get install wrk)")

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{get, put, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -282,7 +282,7 @@ pub async fn list_pairing_check_ins(
     let list = state
         .read_as(bearer, move |conn, caller| {
             let found = visible_in_context(conn, id, caller.0)?;
-            let zone = found.mentee_time_zone;
+            let zone = found.mentee.time_zone;
             let (pairing, _, program, guide) = found.guided()?;
             let journey = Journey::following(pairing, &program, zone);
             pairing_check_ins(conn, &journey, &guide, caller.0, now)
@@ -378,14 +378,14 @@ pub async fn record_check_in(
     let input = EntryInput::parse(rating, body.0.note.as_deref())
         .map_err(tandem_domain::DomainError::Invalid)?;
     let now = state.now();
-    let (tag, view) = state
+    let tagged = state
         .write_as(bearer, move |conn, caller| {
             // One writer per pairing at a time, and everything read under its lock: a
             // partner's two requests cannot both insert, and an end committed meanwhile
             // is seen. An unknown id is the same 404 as an invisible one.
             pairings::lock(conn, id).map_err(crate::error::not_found_as("pairing"))?;
             let found = visible_in_context(conn, id, caller.0)?;
-            let zone = found.mentee_time_zone;
+            let zone = found.mentee.time_zone;
             let (pairing, _, program, guide) = found.guided()?;
             let journey = Journey::following(pairing, &program, zone);
             let slot = *journey
@@ -415,15 +415,12 @@ pub async fn record_check_in(
                 completed_at: earlier.map_or(now, |e| e.completed_at),
                 updated_at: now,
             };
-            check_ins::save(conn, &entry)?;
-            let (entries, version) = check_ins::of_check_in(conn, id, number)?;
+            let (entries, version) = check_ins::save_into(conn, entry, (entries, version))?;
             let saved = view(&journey, &guide, &slot, &entries, caller.0, now);
-            Ok((etag::of_view(version, &saved), saved))
+            etag::Tagged::new(version, &saved)
         })
         .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, tag))
-        .json(view))
+    Ok(tagged.into_response(StatusCode::OK))
 }
 
 /// Where the agenda continues: the last item's place in its order.

@@ -11,6 +11,7 @@ use tandem_domain::enrolment::EnrolmentRole;
 use tandem_domain::ids::{EnrolmentId, PairingId, ProgramId, UserId};
 use tandem_domain::pairing::{validate_introduction, Pairing, PairingStatus};
 use tandem_domain::program::{Program, ProgramSummary};
+use tandem_persistence::users::Face;
 use tandem_persistence::{groups, pairings, programs, users, DbConn};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -100,56 +101,67 @@ fn views_of(
         .flat_map(|(p, _)| [p.mentor.user_id, p.mentee.user_id])
         .collect();
     let faces = users::faces(conn, &user_ids)?;
-    let mut out = Vec::with_capacity(list.len());
-    for (pairing, program) in list {
-        let zone = faces
-            .get(&pairing.mentee.user_id)
-            .map_or(chrono_tz::Tz::UTC, |face| face.time_zone);
-        let journey = Journey::following(pairing, &program, zone);
-        let status = journey.status_at(now);
-        // An ended pairing never completes.
-        let completes_on = match status {
-            PairingStatus::Ended => None,
-            _ => journey.schedule.slots().last().map(|slot| slot.closes_on),
-        };
-        let pairing = journey.pairing;
-        let name = |id: UserId| {
-            faces
-                .get(&id)
-                .map(|face| face.display_name.clone())
-                .unwrap_or_default()
-        };
-        out.push(PairingView {
-            id: pairing.id.0,
-            program_id: pairing.program_id.0,
-            program_name: program.name,
-            mentor: PartnerView {
-                enrolment_id: pairing.mentor.enrolment_id.0,
-                user_id: pairing.mentor.user_id.0,
-                display_name: name(pairing.mentor.user_id),
-            },
-            mentee: PartnerView {
-                enrolment_id: pairing.mentee.enrolment_id.0,
-                user_id: pairing.mentee.user_id.0,
-                display_name: name(pairing.mentee.user_id),
-            },
-            my_role: if pairing.mentor.user_id == caller {
-                Some(EnrolmentRole::Mentor)
-            } else if pairing.mentee.user_id == caller {
-                Some(EnrolmentRole::Mentee)
-            } else {
-                None
-            },
-            introduction: pairing.introduction,
-            status,
-            started_on: pairing.started_on,
-            completes_on,
-            created_at: pairing.created_at,
-            ended_at: pairing.ended_at,
-            end_reason: pairing.end_reason,
-        });
+    let face = |id: UserId| {
+        faces.get(&id).cloned().unwrap_or_else(|| Face {
+            display_name: String::new(),
+            time_zone: chrono_tz::Tz::UTC,
+        })
+    };
+    Ok(list
+        .into_iter()
+        .map(|(pairing, program)| {
+            let partners = [face(pairing.mentor.user_id), face(pairing.mentee.user_id)];
+            view_of(pairing, program, &partners, caller, now)
+        })
+        .collect())
+}
+
+/// A pairing as `caller` sees it, given its partners' faces (mentor, mentee). The status
+/// is the one at `now`.
+fn view_of(
+    pairing: Pairing,
+    program: ProgramSummary,
+    [mentor, mentee]: &[Face; 2],
+    caller: UserId,
+    now: DateTime<Utc>,
+) -> PairingView {
+    let journey = Journey::following(pairing, &program, mentee.time_zone);
+    let status = journey.status_at(now);
+    // An ended pairing never completes.
+    let completes_on = match status {
+        PairingStatus::Ended => None,
+        _ => journey.schedule.slots().last().map(|slot| slot.closes_on),
+    };
+    let pairing = journey.pairing;
+    PairingView {
+        id: pairing.id.0,
+        program_id: pairing.program_id.0,
+        program_name: program.name,
+        mentor: PartnerView {
+            enrolment_id: pairing.mentor.enrolment_id.0,
+            user_id: pairing.mentor.user_id.0,
+            display_name: mentor.display_name.clone(),
+        },
+        mentee: PartnerView {
+            enrolment_id: pairing.mentee.enrolment_id.0,
+            user_id: pairing.mentee.user_id.0,
+            display_name: mentee.display_name.clone(),
+        },
+        my_role: if pairing.mentor.user_id == caller {
+            Some(EnrolmentRole::Mentor)
+        } else if pairing.mentee.user_id == caller {
+            Some(EnrolmentRole::Mentee)
+        } else {
+            None
+        },
+        introduction: pairing.introduction,
+        status,
+        started_on: pairing.started_on,
+        completes_on,
+        created_at: pairing.created_at,
+        ended_at: pairing.ended_at,
+        end_reason: pairing.end_reason,
     }
-    Ok(out)
 }
 
 /// A page of pairings as the caller sees them.
@@ -463,11 +475,17 @@ pub async fn list_my_pairings(
     let now = state.now();
     let list = state
         .read_as(bearer, move |conn, caller| {
-            // The programs' summaries come with the page, in the same query.
+            // The programs' summaries and the partners' faces come with the page.
             let page = pairings::list_for_user(conn, caller.0, page.after, page.limit)?;
             Ok::<_, ApiError>(PairingList {
                 next_cursor: page.next.map(crate::pagination::encode_cursor),
-                items: views_of(conn, page.items, caller.0, now)?,
+                items: page
+                    .items
+                    .into_iter()
+                    .map(|(pairing, program, partners)| {
+                        view_of(pairing, program, &partners, caller.0, now)
+                    })
+                    .collect(),
             })
         })
         .await?;
@@ -533,20 +551,17 @@ pub async fn get_pairing(
 ) -> Result<HttpResponse, ApiError> {
     let id = PairingId(path.into_inner());
     let now = state.now();
-    let (tag, view) = state
+    let tagged = state
         .read_as(bearer, move |conn, caller| {
-            let (pairing, version, _, program) =
-                visible_in_context(conn, id, caller.0)?.program()?;
-            let view = views_of(conn, vec![(pairing, program)], caller.0, now)?
-                .pop()
-                .ok_or_else(|| {
-                    ApiError::Internal(anyhow::anyhow!("a view of one pairing came back empty"))
-                })?;
+            let found = visible_in_context(conn, id, caller.0)?;
+            let partners = [found.mentor.clone(), found.mentee.clone()];
+            let (pairing, version, _, program) = found.program()?;
+            let view = view_of(pairing, program, &partners, caller.0, now);
             // The same tag as `tagged_view`, with the version read in the same query.
-            Ok((etag::of_view(version, &view), view))
+            etag::Tagged::new(version, &view)
         })
         .await?;
-    Ok(etag::respond(StatusCode::OK, tag, &view, &if_none_match))
+    Ok(tagged.respond(StatusCode::OK, &if_none_match))
 }
 
 /// A pairing as the caller sees it, with its ETag: the version and a digest of this view,
