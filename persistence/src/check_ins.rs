@@ -150,6 +150,16 @@ pub fn version(conn: &mut DbConn, pairing: PairingId, number: u16) -> Result<i64
 /// pairing's lock, so two requests of one partner cannot both insert.
 pub fn save(conn: &mut DbConn, entry: &Entry) -> Result<(), StoreError> {
     let row = Row::from(entry);
+    if update(conn, &row)? == 0 {
+        let insert = diesel::insert_into(check_in_entries::table).values(row);
+        on_engine!(conn, c => insert.execute(c))?;
+    }
+    Ok(())
+}
+
+/// Replaces the rating, note and time of the entry `row` names, adding one to its
+/// version; answers how many rows changed (0: no such entry).
+fn update(conn: &mut DbConn, row: &Row) -> Result<usize, StoreError> {
     let update = diesel::update(check_in_entries::table.find((
         row.pairing_id.clone(),
         row.number,
@@ -161,12 +171,7 @@ pub fn save(conn: &mut DbConn, entry: &Entry) -> Result<(), StoreError> {
         check_in_entries::updated_at.eq(row.updated_at),
         check_in_entries::version.eq(check_in_entries::version + 1),
     ));
-    let updated = on_engine!(conn, c => update.execute(c))?;
-    if updated == 0 {
-        let insert = diesel::insert_into(check_in_entries::table).values(row);
-        on_engine!(conn, c => insert.execute(c))?;
-    }
-    Ok(())
+    Ok(on_engine!(conn, c => update.execute(c))?)
 }
 
 /// Stores `entry` as `save` does, into the check-in `before` (its entries and version,
@@ -178,8 +183,14 @@ pub fn save_into(
     entry: Entry,
     before: (Vec<Entry>, i64),
 ) -> Result<(Vec<Entry>, i64), StoreError> {
-    save(conn, &entry)?;
     let (mut entries, version) = before;
+    let row = Row::from(&entry);
+    if entries.iter().any(|e| e.user_id == entry.user_id) {
+        update(conn, &row)?;
+    } else {
+        let insert = diesel::insert_into(check_in_entries::table).values(row);
+        on_engine!(conn, c => insert.execute(c))?;
+    }
     entries.retain(|e| e.user_id != entry.user_id);
     entries.push(entry);
     entries.sort_by_key(|e| e.completed_at);

@@ -130,7 +130,8 @@ pub fn exists(conn: &mut DbConn, id: UserId) -> Result<bool, StoreError> {
 
 /// Turns the account into a tombstone: the address freed, the password unusable, the
 /// name replaced, the time of deletion kept. The row stays for the pairings and
-/// enrolments that name it.
+/// enrolments that name it, and so does the time zone: a mentee's pairings keep their
+/// schedules in it, and resetting it would move the partner's and the admins' dates.
 pub fn erase(conn: &mut DbConn, id: UserId, now: DateTime<Utc>) -> Result<(), StoreError> {
     let updated = diesel::update(
         users::table
@@ -141,7 +142,6 @@ pub fn erase(conn: &mut DbConn, id: UserId, now: DateTime<Utc>) -> Result<(), St
         users::email.eq(tandem_domain::user::Erased::email(id)),
         users::display_name.eq(DisplayName::DELETED),
         users::password_hash.eq(tandem_domain::user::Erased::PASSWORD_HASH),
-        users::time_zone.eq("UTC"),
         users::version.eq(users::version + 1),
         users::updated_at.eq(to_db_time(now)),
         users::deleted_at.eq(Some(to_db_time(now))),
