@@ -160,9 +160,10 @@ fn demo(settings: &DemoSettings) -> anyhow::Result<()> {
         let summary = demo::generator::generate(&db, &options, now)?;
         let c = summary.counts;
         println!(
-            "generated in {:.1} s: {} users, {} groups, {} programs, {} enrolments, {} pairings, {} check-in entries, {} messages",
+            "generated in {:.1} s: {} users, {} groups, {} programs, {} enrolments, {} pairings, {} check-in entries, {} messages; {} busy members",
             started.elapsed().as_secs_f64(),
-            c.users, c.groups, c.programs, c.enrolments, c.pairings, c.check_in_entries, c.messages
+            c.users, c.groups, c.programs, c.enrolments, c.pairings, c.check_in_entries, c.messages,
+            summary.busy_members
         );
         println!(
             "logins, ids and the password: {}",

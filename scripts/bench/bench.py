@@ -147,13 +147,16 @@ def prepare(base, listing, users):
     mentees = sorted({p["mentee_email"] for p in pairings})
     mentors = sorted({p["mentor_email"] for p in pairings})
     match = listing["match_program"]
-    log(f"logging in {len(mentees)} mentees, {len(mentors)} mentors and an admin")
-    tokens = login_all(base, mentees + mentors + [match["admin_email"]], password)
+    # My pairings is measured with full pages: members who partner in 20 pairings or more.
+    busy = sorted(member["email"] for member in listing.get("busy_members", []))
+    if not busy:
+        raise RuntimeError("users.json lists no busy members: regenerate with this tandem")
+    log(f"logging in {len(mentees)} mentees, {len(mentors)} mentors, {len(busy)} busy members and an admin")
+    tokens = login_all(base, sorted({*mentees, *mentors, *busy}) + [match["admin_email"]], password)
 
     requests = {name: [] for name in (
         "ceiling", "one_pairing", "my_pairings", "pairing_check_ins",
         "check_in_write", "message_post", "match_suggestions")}
-    busiest = None
     for pairing in pairings:
         mentee = tokens[pairing["mentee_email"]]
         mentor = tokens[pairing["mentor_email"]]
@@ -172,13 +175,14 @@ def prepare(base, listing, users):
                 break
         body = {"body": "How did this week go for you?"}
         requests["message_post"].append(("POST", f"/v1/pairings/{pid}/messages", mentor, body))
-    for email in mentors + mentees:
+    page_sizes = []
+    for email in busy:
         status, page = call(base, "GET", "/v1/me/pairings?limit=20", tokens[email])
         if status != 200:
             raise RuntimeError(f"my pairings of {email} answered {status}")
-        items = len(page["items"])
-        if busiest is None or items > busiest:
-            busiest = items
+        if len(page["items"]) < 20:
+            raise RuntimeError(f"busy member {email} sees {len(page['items'])} pairings, not a page of 20")
+        page_sizes.append(len(page["items"]))
         requests["my_pairings"].append(("GET", "/v1/me/pairings?limit=20", tokens[email], None))
     requests["match_suggestions"].append(
         ("GET", f"/v1/programs/{match['id']}/match-suggestions", tokens[match["admin_email"]], None))
@@ -187,7 +191,13 @@ def prepare(base, listing, users):
         raise RuntimeError("no generated pairing has an open check-in to write")
     for items in requests.values():
         random.Random(8).shuffle(items)
-    return requests, {"my_pairings_items_max": busiest, "logins": len(tokens)}
+    facts = {
+        "my_pairings_items_min": min(page_sizes),
+        "my_pairings_items_max": max(page_sizes),
+        "my_pairings_users": len(busy),
+        "logins": len(tokens),
+    }
+    return requests, facts
 
 
 def write_requests(folder, name, items):

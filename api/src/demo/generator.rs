@@ -3,11 +3,18 @@
 //! 20,000 messages; scale 10 ten times that. The same seed makes the same people,
 //! answers, pairs and dates (relative to now); ids are fresh UUIDv7s.
 //!
+//! One user in 200 (at least one, where the scale has 20 pairings to give) is a busy
+//! member: a mentor with a higher capacity in several programs, joining their groups,
+//! partner in at least 20 pairings, so that `GET /v1/me/pairings?limit=20` can be
+//! measured with full pages. The busy mentors take pairings the programs make anyway:
+//! the counts above stay as they are.
+//!
 //! Every row goes through [`actions`], so generated pairs follow the domain's rules
 //! (capacities, check-in windows, who may post). Speed comes from hashing the shared
 //! password once and from transactions over batches (a thousand users, a hundred
 //! groups, one program with all its enrolments, pairings, check-ins and messages).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -44,6 +51,13 @@ const CHECK_INS_PER_PAIR: u16 = 5;
 const MESSAGES_PER_PAIR: usize = 5;
 /// How many of each kind of login `users.json` lists.
 const LISTED: usize = 500;
+/// Pairings each busy member mentors: a full page of `GET /v1/me/pairings?limit=20`.
+const BUSY_PAIRINGS: usize = 20;
+/// One user in this many is a busy member.
+const USERS_PER_BUSY_MEMBER: usize = 200;
+/// The most mentees a busy member takes in one program while programs are many, so
+/// that busy members mentor across several programs and groups, as busy people do.
+const BUSY_SHARE: usize = 5;
 
 /// What to generate and where to write the credentials file.
 #[derive(Debug, Clone)]
@@ -88,6 +102,8 @@ impl Counts {
 #[derive(Debug, Clone)]
 pub struct Summary {
     pub counts: Counts,
+    /// Members who partner in at least [`BUSY_PAIRINGS`] pairings each.
+    pub busy_members: usize,
     pub credentials: PathBuf,
 }
 
@@ -128,7 +144,17 @@ pub fn generate(db: &Db, options: &Options, now: DateTime<Utc>) -> anyhow::Resul
         .map_err(|e| anyhow::anyhow!("hashing the bench password: {e:?}"))?;
     let users = make_users(db, &plan, &hash, &mut rng, now)?;
     let groups = make_groups(db, &plan, &users, now)?;
-    let mut listing = Listing::default();
+    let mut listing = Listing {
+        busy_members: plan
+            .busy
+            .iter()
+            .map(|&user| BusyMember {
+                email: email_of(user),
+                pairings: 0,
+            })
+            .collect(),
+        ..Listing::default()
+    };
     for (index, group) in groups.iter().enumerate().take(LISTED) {
         listing.admins.push(Login {
             email: email_of(index),
@@ -178,6 +204,7 @@ pub fn generate(db: &Db, options: &Options, now: DateTime<Utc>) -> anyhow::Resul
     write_listing(&options.out, &listing)?;
     Ok(Summary {
         counts: made,
+        busy_members: listing.busy_members.len(),
         credentials: options.out.clone(),
     })
 }
@@ -187,6 +214,12 @@ struct Plan {
     users: usize,
     /// The users of each group (by index); the group's owner first.
     members: Vec<Vec<usize>>,
+    /// Busy members who join each group (beyond `members`) to mentor in its programs.
+    joiners: Vec<Vec<usize>>,
+    /// The busy members (by index).
+    busy: Vec<usize>,
+    /// Where each busy member stands in `busy`, by user index.
+    busy_position: HashMap<usize, usize>,
     programs: Vec<ProgramPlan>,
 }
 
@@ -195,6 +228,9 @@ struct ProgramPlan {
     template: &'static str,
     enrolments: usize,
     pairings: usize,
+    /// Busy members who enrol first, as mentors, each with the mentees they take (their
+    /// capacity); part of `enrolments` and `pairings`.
+    busy_mentors: Vec<(usize, usize)>,
 }
 
 impl Plan {
@@ -232,6 +268,7 @@ impl Plan {
                     // One enrolment per person and program.
                     enrolments: wanted.min(members[group].len()),
                     pairings: 0,
+                    busy_mentors: Vec::new(),
                 }
             })
             .collect();
@@ -248,12 +285,63 @@ impl Plan {
             plan.pairings += more;
             left -= more;
         }
+        let mut joiners = vec![Vec::new(); groups];
+        let busy = plan_busy_members(counts.users, &members, &mut joiners, &mut plans);
         Self {
             users: counts.users,
             members,
+            joiners,
+            busy_position: busy.iter().enumerate().map(|(k, &u)| (u, k)).collect(),
+            busy,
             programs: plans,
         }
     }
+}
+
+/// Picks the busy members and gives each [`BUSY_PAIRINGS`] of the programs' planned
+/// pairings, walking the programs in turn (a share of each), as a mentor whose capacity
+/// is that share; a busy member joins the group of each of their programs. Stops early
+/// when the programs have no room for one more.
+fn plan_busy_members(
+    users: usize,
+    members: &[Vec<usize>],
+    joiners: &mut [Vec<usize>],
+    plans: &mut [ProgramPlan],
+) -> Vec<usize> {
+    let wanted = (users / USERS_PER_BUSY_MEMBER).max(1);
+    let stride = users / wanted;
+    let share = BUSY_SHARE.max(BUSY_PAIRINGS.div_ceil(plans.len()));
+    let mut busy = Vec::with_capacity(wanted);
+    let mut next_program = 0;
+    for k in 0..wanted {
+        // The last of each stretch of users: group owners and admins come first.
+        let user = users - 1 - k * stride;
+        let mut taken = Vec::new();
+        let mut needed = BUSY_PAIRINGS;
+        for step in 0..plans.len() {
+            if needed == 0 {
+                break;
+            }
+            let p = (next_program + step) % plans.len();
+            if let Some(mentees) = plans[p].busy_take(share.min(needed)) {
+                taken.push((p, mentees));
+                needed -= mentees;
+            }
+        }
+        if needed > 0 {
+            break;
+        }
+        for &(p, mentees) in &taken {
+            let group = plans[p].group;
+            plans[p].busy_mentors.push((user, mentees));
+            if !members[group].contains(&user) && !joiners[group].contains(&user) {
+                joiners[group].push(user);
+            }
+            next_program = p + 1;
+        }
+        busy.push(user);
+    }
+    busy
 }
 
 impl ProgramPlan {
@@ -266,6 +354,16 @@ impl ProgramPlan {
     fn room(&self) -> usize {
         let mentees = self.enrolments - self.mentors().min(self.enrolments);
         mentees.min(2 * self.mentors())
+    }
+
+    /// How many of this program's pairings (at most `wanted`) one more busy mentor can
+    /// take, leaving the other mentors no more than two each; `None` if none.
+    fn busy_take(&self, wanted: usize) -> Option<usize> {
+        let given: usize = self.busy_mentors.iter().map(|(_, mentees)| mentees).sum();
+        let free = self.pairings - given;
+        let others = self.mentors().checked_sub(self.busy_mentors.len() + 1)?;
+        let take = wanted.min(free);
+        (take > 0 && free - take <= 2 * others).then_some(take)
     }
 }
 
@@ -337,7 +435,8 @@ fn make_groups(
                     at,
                 )?;
                 // The second member helps the owner run the group.
-                for (k, &member) in members.iter().enumerate().skip(1) {
+                let joining = members.iter().chain(&plan.joiners[g]);
+                for (k, &member) in joining.enumerate().skip(1) {
                     let role = if k == 1 { Role::Admin } else { Role::Member };
                     let joined = at + Duration::seconds(i64::try_from(k).unwrap_or(0));
                     actions::join(conn, group.id, users[member], role, joined)?;
@@ -397,11 +496,17 @@ fn make_program(
     // Programs of one group enrol different people where the group allows.
     let members = &plan.members[program_plan.group];
     let offset = (index / groups.len()) * program_plan.enrolments;
+    let busy = &program_plan.busy_mentors;
+    let regular = (0..members.len())
+        .map(|j| members[(offset + j) % members.len()])
+        .filter(|person| !busy.iter().any(|(user, _)| user == person))
+        .take(program_plan.enrolments - busy.len())
+        .map(|person| (person, None));
+    let capacities = busy.iter().map(|&(user, mentees)| (user, Some(mentees)));
     let mentors = program_plan.mentors();
     let mut mentor_ids = Vec::with_capacity(mentors);
     let mut mentee_ids = Vec::new();
-    for j in 0..program_plan.enrolments {
-        let person = members[(offset + j) % members.len()];
+    for (j, (person, capacity)) in capacities.chain(regular).enumerate() {
         let role = if j < mentors {
             EnrolmentRole::Mentor
         } else {
@@ -409,7 +514,9 @@ fn make_program(
         };
         let answers = answers_for(&program, role, &mut rng);
         let at = created + Duration::days(5) + Duration::minutes(i64::try_from(j).unwrap_or(0));
-        let enrolment = actions::enrol(conn, program.id, users[person], role, answers, None, at)?;
+        let capacity = capacity.map(|c| i64::try_from(c).unwrap_or(i64::MAX));
+        let enrolment =
+            actions::enrol(conn, program.id, users[person], role, answers, capacity, at)?;
         let list = match role {
             EnrolmentRole::Mentor => &mut listing.mentors,
             EnrolmentRole::Mentee => &mut listing.mentees,
@@ -434,9 +541,14 @@ fn make_program(
         check_in_entries: 0,
         messages: 0,
     };
-    for (k, (mentee, mentee_enrolment)) in mentee_ids.iter().take(program_plan.pairings).enumerate()
-    {
-        let (mentor, mentor_enrolment) = mentor_ids[k % mentor_ids.len()];
+    // The busy mentors fill their capacity first; the others take turns.
+    let busy_turns = busy
+        .iter()
+        .zip(&mentor_ids)
+        .flat_map(|(&(_, mentees), &mentor)| std::iter::repeat_n(mentor, mentees));
+    let turns = busy_turns.chain(mentor_ids[busy.len()..].iter().copied().cycle());
+    let pairs = mentee_ids.iter().take(program_plan.pairings).zip(turns);
+    for ((mentee, mentee_enrolment), (mentor, mentor_enrolment)) in pairs {
         // Started 29 to 40 days ago: five check-ins reached (the fifth opens on day 28),
         // none of the built-in schedules (six weeks at least) finished.
         let started =
@@ -495,6 +607,11 @@ fn make_program(
         actions::post_messages(conn, pairing.id, &posts)?;
         made.messages += posts.len();
         made.pairings += 1;
+        for partner in [mentor, *mentee] {
+            if let Some(&k) = plan.busy_position.get(&partner) {
+                listing.busy_members[k].pairings += 1;
+            }
+        }
         if listing.pairings.len() < LISTED {
             listing.pairings.push(PairingLogin {
                 id: pairing.id.to_string(),
@@ -533,6 +650,15 @@ struct Listing {
     /// The program made for match suggestions, with an admin of its group.
     match_program: Option<MatchProgram>,
     pairings: Vec<PairingLogin>,
+    /// Members who partner in at least [`BUSY_PAIRINGS`] pairings, all of them listed.
+    busy_members: Vec<BusyMember>,
+}
+
+#[derive(Debug, Serialize)]
+struct BusyMember {
+    email: String,
+    /// The pairings `GET /v1/me/pairings` shows them.
+    pairings: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -593,5 +719,30 @@ mod tests {
         let pairings: usize = plan.programs.iter().map(|p| p.pairings).sum();
         assert_eq!(pairings, 40_000);
         assert!(plan.programs.iter().all(|p| p.pairings <= p.room()));
+    }
+
+    #[test]
+    fn one_user_in_two_hundred_is_busy_across_programs_of_groups_they_belong_to() {
+        for (scale, busy) in [(0.01, 1), (1.0, 25), (10.0, 250)] {
+            let plan = Plan::new(Counts::at_scale(scale));
+            assert_eq!(plan.busy.len(), busy, "at scale {scale}");
+            let mut mentored = vec![0; plan.busy.len()];
+            for program in &plan.programs {
+                let given: usize = program.busy_mentors.iter().map(|(_, m)| m).sum();
+                let others = program.mentors() - program.busy_mentors.len();
+                assert!(given <= program.pairings && program.pairings - given <= 2 * others);
+                for &(user, mentees) in &program.busy_mentors {
+                    assert!((1..=20).contains(&mentees), "a capacity the domain accepts");
+                    let group = program.group;
+                    assert!(
+                        plan.members[group].contains(&user) || plan.joiners[group].contains(&user)
+                    );
+                    mentored[plan.busy_position[&user]] += mentees;
+                }
+            }
+            assert!(mentored.iter().all(|&m| m == BUSY_PAIRINGS), "{mentored:?}");
+        }
+        // Too few pairings for a full page: no busy member.
+        assert!(Plan::new(Counts::at_scale(0.001)).busy.is_empty());
     }
 }

@@ -1,6 +1,7 @@
 //! `tandem demo`: the demo community fills an empty database once, its logins work over
 //! HTTP and show what the README promises; the generator makes the stated proportions of
-//! rows, and its pairs follow the rules the API reads them by.
+//! rows, and its pairs follow the rules the API reads them by, busy members' full pages
+//! among them.
 
 use serde_json::{json, Value};
 use tandem_api::demo::{community, generator};
@@ -226,6 +227,15 @@ fn the_generator_makes_the_stated_proportions_of_pairs_that_follow_the_rules() {
         .send();
     assert_eq!(suggestions.status, 200, "{}", suggestions.body);
     assert!(!items(&suggestions).is_empty(), "{}", suggestions.body);
+
+    // A busy member's first page of pairings is full.
+    let busy = &listing["busy_members"];
+    assert_eq!(busy.as_array().map(Vec::len), Some(1), "{busy}");
+    assert!(busy[0]["pairings"].as_u64() >= Some(20), "{busy}");
+    let member = log_in(&app, busy[0]["email"].as_str().expect("email"), password);
+    let page = app.get("/v1/me/pairings?limit=20").token(&member).send();
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(items(&page).len(), 20, "{}", page.body);
 
     // Generating again into the same database is refused, and writes nothing.
     let before = row_counts(&app);
