@@ -182,6 +182,18 @@ impl Journey {
             .filter(move |slot| ended_at.is_none_or(|end| slot.opens_at <= end))
     }
 
+    /// The check-in whose window is open at `now`, or else the next one to open: what
+    /// the pair works on now. None once the pairing has ended or completed.
+    pub fn next_check_in(&self, now: DateTime<Utc>) -> Option<&Slot> {
+        if self.status_at(now) != PairingStatus::Active {
+            return None;
+        }
+        self.schedule
+            .slots()
+            .iter()
+            .find(|slot| now < slot.closes_at)
+    }
+
     /// Where check-in `slot` stands at `now`, given whether anyone checked in.
     pub fn state_of(&self, slot: &Slot, checked_in: bool, now: DateTime<Utc>) -> CheckInState {
         if checked_in {
@@ -316,6 +328,24 @@ pub(crate) mod tests {
             journey.state_of(&second, true, at("2026-01-19T00:00:00Z")),
             CheckInState::Completed
         );
+    }
+
+    #[test]
+    fn the_next_check_in_is_the_open_one_then_the_next_to_open_until_the_end() {
+        let mut journey = journey(&program(7, 3), "2026-01-05");
+        let number =
+            |journey: &Journey, now: &str| journey.next_check_in(at(now)).map(|s| s.number);
+        // Before the start the first is next; each then stays until its window closes.
+        assert_eq!(number(&journey, "2026-01-01T00:00:00Z"), Some(1));
+        assert_eq!(number(&journey, "2026-01-11T23:59:59Z"), Some(1));
+        assert_eq!(number(&journey, "2026-01-12T00:00:00Z"), Some(2));
+        assert_eq!(number(&journey, "2026-01-25T23:59:59Z"), Some(3));
+        assert_eq!(number(&journey, "2026-01-26T00:00:00Z"), None);
+        let mentee = journey.pairing.mentee.user_id;
+        journey
+            .end(mentee, "Moving on", at("2026-01-13T00:00:00Z"))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(number(&journey, "2026-01-13T00:00:01Z"), None);
     }
 
     #[test]

@@ -37,6 +37,16 @@ pub struct PartnerView {
     pub display_name: String,
 }
 
+/// The check-in a pair works on now: the one whose window is open, or the next to open.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NextCheckIn {
+    pub number: u16,
+    /// The local day it is due, in the mentee's time zone.
+    pub due_on: chrono::NaiveDate,
+    /// The last local day it can be completed.
+    pub closes_on: chrono::NaiveDate,
+}
+
 /// A mentor and a mentee paired in a program.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PairingView {
@@ -55,6 +65,9 @@ pub struct PairingView {
     /// The last day of the last check-in's window: the pairing completes as it ends.
     /// Null once the pairing ended early.
     pub completes_on: Option<chrono::NaiveDate>,
+    /// The check-in whose window is open now, or the next to open; null once the pairing
+    /// ended or completed. Who checked in is in the pairing's check-ins.
+    pub next_check_in: Option<NextCheckIn>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub ended_at: Option<chrono::DateTime<chrono::Utc>>,
     pub end_reason: Option<String>,
@@ -132,6 +145,11 @@ fn view_of(
         PairingStatus::Ended => None,
         _ => journey.schedule.slots().last().map(|slot| slot.closes_on),
     };
+    let next_check_in = journey.next_check_in(now).map(|slot| NextCheckIn {
+        number: slot.number,
+        due_on: slot.due_on,
+        closes_on: slot.closes_on,
+    });
     let pairing = journey.pairing;
     PairingView {
         id: pairing.id.0,
@@ -158,6 +176,7 @@ fn view_of(
         status,
         started_on: pairing.started_on,
         completes_on,
+        next_check_in,
         created_at: pairing.created_at,
         ended_at: pairing.ended_at,
         end_reason: pairing.end_reason,

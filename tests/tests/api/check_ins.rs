@@ -493,3 +493,41 @@ fn a_member_whose_schedule_ran_out_can_withdraw_before_any_job_runs() {
     assert_eq!(withdraw(&bea, &mentee_enrolment).status, 204);
     assert_eq!(withdraw(&cleo, &mentor_enrolment).status, 204);
 }
+
+#[test]
+fn pairings_show_the_check_in_open_now_then_the_next_until_the_end() {
+    let app = TestApp::spawn();
+    let PairedProgram {
+        mentee: bea,
+        mentor: cleo,
+        pairing,
+        ..
+    } = app.short_program(3, "UTC", "UTC", "2027-03-01T10:00:00Z");
+    let pairing_path = format!("/v1/pairings/{}", pairing["id"].as_str().expect("id"));
+    let next = |user: &TestUser| {
+        let mine = app.get("/v1/me/pairings").token(&user.token).send();
+        assert_eq!(mine.status, 200, "{}", mine.text);
+        let one = app.get(&pairing_path).token(&user.token).send();
+        assert_eq!(one.status, 200, "{}", one.text);
+        assert_eq!(
+            mine.body["items"][0]["next_check_in"],
+            one.body["next_check_in"]
+        );
+        one.body["next_check_in"].clone()
+    };
+    assert_eq!(
+        next(&bea),
+        json!({"number": 1, "due_on": "2027-03-01", "closes_on": "2027-03-07"})
+    );
+    // Checking in does not move it: the window is still open.
+    let done = check_in(&app, &cleo, &pairing, "1", json!({"rating": 4}));
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(next(&cleo)["number"], 1);
+    app.clock.set(instant("2027-03-08T00:00:00Z"));
+    assert_eq!(
+        next(&bea),
+        json!({"number": 2, "due_on": "2027-03-08", "closes_on": "2027-03-14"})
+    );
+    app.clock.set(instant("2027-03-22T00:00:00Z"));
+    assert_eq!(next(&bea), Value::Null);
+}
