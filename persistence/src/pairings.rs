@@ -185,6 +185,8 @@ pub struct InContext {
     /// The mentee's name and zone: the schedule's time zone.
     pub mentee: Face,
     program: crate::programs::SummaryRow,
+    /// The program's stored guide, parsed only by `guided`.
+    weeks: String,
 }
 
 impl InContext {
@@ -199,7 +201,7 @@ impl InContext {
     pub fn guided(
         self,
     ) -> Result<(Pairing, Option<Role>, ProgramSummary, Vec<GuideWeek>), StoreError> {
-        let (program, guide) = self.program.into_guided()?;
+        let (program, guide) = self.program.into_guided(&self.weeks)?;
         Ok((self.pairing, self.viewer_role, program, guide))
     }
 }
@@ -232,6 +234,7 @@ pub fn find_in_context(
             PairingRow::as_select(),
             pairings::version,
             crate::programs::SummaryRow::as_select(),
+            programs::weeks,
             memberships::role.nullable(),
             partner,
             mentors.fields(partner),
@@ -240,13 +243,14 @@ pub fn find_in_context(
             PairingRow,
             i64,
             crate::programs::SummaryRow,
+            String,
             Option<String>,
             PartnerRow,
             PartnerRow,
         )>(c))?
     .into_iter()
     .next();
-    let Some((pairing, version, program, role, mentee, mentor)) = row else {
+    let Some((pairing, version, program, weeks, role, mentee, mentor)) = row else {
         return Ok(None);
     };
     let viewer_role = role
@@ -260,6 +264,7 @@ pub fn find_in_context(
         mentor: face(mentor),
         mentee: face(mentee),
         program,
+        weeks,
     }))
 }
 

@@ -74,8 +74,8 @@ impl TryFrom<ProgramRow> for Program {
     }
 }
 
-/// The columns a program's summary is made of. The guide comes as stored text: counted
-/// without building its weeks, or parsed when the caller needs the topics.
+/// The columns a program's summary is made of: the guide is only counted (by the stored
+/// `week_count`), never read.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = programs)]
 pub(crate) struct SummaryRow {
@@ -85,36 +85,37 @@ pub(crate) struct SummaryRow {
     status: String,
     duration_weeks: i32,
     cadence_days: i32,
-    weeks: String,
+    week_count: i32,
 }
 
 impl SummaryRow {
-    fn summary(self, guide_weeks: usize) -> Result<ProgramSummary, StoreError> {
+    pub(crate) fn into_summary(self) -> Result<ProgramSummary, StoreError> {
+        let stored_weeks = usize::try_from(self.week_count).map_err(|_| corrupt("week count"))?;
         Ok(ProgramSummary {
             id: parse_id(&self.id, "program")?,
             group_id: parse_id(&self.group_id, "group")?,
             status: ProgramStatus::parse(&self.status).ok_or_else(|| corrupt("program status"))?,
             cadence_days: small(self.cadence_days, "cadence")?,
-            guide_length: guide_length(small(self.duration_weeks, "duration")?, guide_weeks),
+            guide_length: guide_length(small(self.duration_weeks, "duration")?, stored_weeks),
             name: self.name,
         })
     }
 
-    /// The summary alone: the stored guide (written by `insert`, so well formed) is only
-    /// counted, never built.
-    pub(crate) fn into_summary(self) -> Result<ProgramSummary, StoreError> {
-        let weeks: Vec<serde::de::IgnoredAny> = serde_json::from_str(&self.weeks)
-            .map_err(|e| corrupt(format!("program weeks: {e}")))?;
-        self.summary(weeks.len())
-    }
-
-    /// The summary and the weeks of the guide the program follows.
-    pub(crate) fn into_guided(self) -> Result<(ProgramSummary, Vec<GuideWeek>), StoreError> {
-        let weeks: Vec<GuideWeek> = serde_json::from_str(&self.weeks)
-            .map_err(|e| corrupt(format!("program weeks: {e}")))?;
+    /// The summary and the weeks of the guide the program follows, from the stored
+    /// guide (`weeks`, its JSON text).
+    pub(crate) fn into_guided(
+        self,
+        weeks: &str,
+    ) -> Result<(ProgramSummary, Vec<GuideWeek>), StoreError> {
+        let weeks: Vec<GuideWeek> =
+            serde_json::from_str(weeks).map_err(|e| corrupt(format!("program weeks: {e}")))?;
         let duration = small(self.duration_weeks, "duration")?;
         let weeks = followed_weeks(duration, weeks);
-        Ok((self.summary(weeks.len())?, weeks))
+        let summary = self.into_summary()?;
+        if usize::from(summary.guide_length) != weeks.len() {
+            return Err(corrupt("program week count"));
+        }
+        Ok((summary, weeks))
     }
 }
 
@@ -150,6 +151,7 @@ struct NewProgram<'a> {
     language: &'a str,
     questions: String,
     weeks: String,
+    week_count: i32,
     version: i64,
     created_at: NaiveDateTime,
     #[diesel(embed)]
@@ -200,6 +202,8 @@ impl<'a> NewProgram<'a> {
             language: program.language.code(),
             questions: json(&program.questions)?,
             weeks: json(&program.weeks)?,
+            week_count: i32::try_from(program.weeks.len())
+                .map_err(|_| corrupt("a guide of more weeks than i32 holds"))?,
             version: program.version,
             created_at: to_db_time(program.created_at),
             changes: program.into(),

@@ -89,6 +89,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        week_count -> Integer,
     }
 }
 
