@@ -689,19 +689,22 @@ fn an_export_past_its_deadline_is_cut_with_an_error_not_passed_off_as_whole() {
         config.export_deadline = std::time::Duration::ZERO;
     });
     let ada = app.register("Ada");
-    let exported = app
-        .get("/v1/me/export")
-        .token(&ada.token)
-        .try_send()
-        .expect("headers are answered");
-    // The profile was read, so the 200 went out; the body then fails rather than end
-    // as a document that parses.
-    assert_eq!(exported.status, 200);
-    assert!(
-        serde_json::from_str::<Value>(&exported.text).is_err(),
-        "a cut export parsed: {}",
-        exported.text
-    );
+    // The profile was read, so the answer is a 200 whose body then fails rather than end
+    // as a document that parses. Headers go out with the first chunk, so a deadline
+    // passed before any chunk may also drop the connection before the head is flushed
+    // (seen under a loaded suite): a cut the client sees either way.
+    match app.get("/v1/me/export").token(&ada.token).try_send() {
+        Ok(exported) => {
+            assert_eq!(exported.status, 200);
+            assert!(
+                serde_json::from_str::<Value>(&exported.text).is_err(),
+                "a cut export parsed: {}",
+                exported.text
+            );
+        }
+        // Cut before the head: nothing that could pass for an export reached the client.
+        Err(_cut) => {}
+    }
     // The deadline is per export: another server's default lets the whole one through.
     let other = TestApp::spawn();
     let bea = other.register("Bea");
