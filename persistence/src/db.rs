@@ -248,6 +248,22 @@ impl Db {
         DbConn::transaction(&mut conn, f)
     }
 
+    /// Settles the database after a bulk load (`tandem demo --scale`). On PostgreSQL,
+    /// `VACUUM ANALYZE`: the load's updates leave dead row versions that the hot reads'
+    /// index scans would step over until autovacuum came by, and the planner gets
+    /// statistics for the tables it just saw grow. SQLite is left as it is: without
+    /// `ANALYZE` statistics its plans are the ones `docs/performance.md` shows.
+    pub fn settle_after_bulk_load(&self) -> Result<(), StoreError> {
+        match self.engine {
+            Engine::Postgres => {
+                let mut conn = checkout(&self.writer, "writer")?;
+                conn.batch_execute("VACUUM ANALYZE")
+                    .map_err(StoreError::from)
+            }
+            Engine::Sqlite => Ok(()),
+        }
+    }
+
     /// Is the database reachable?
     pub fn ping(&self) -> Result<(), StoreError> {
         let mut conn = checkout(&self.readers, "readers")?;

@@ -197,6 +197,8 @@ pub fn generate(db: &Db, options: &Options, now: DateTime<Utc>) -> anyhow::Resul
         progress.advance(1);
     }
     progress.finish();
+    db.settle_after_bulk_load()
+        .context("settling the database after the load")?;
     listing.password = BENCH_PASSWORD;
     listing.scale = options.scale;
     listing.seed = options.seed;
