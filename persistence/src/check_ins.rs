@@ -63,6 +63,7 @@ pub fn for_pairings(conn: &mut DbConn, pairings: &[PairingId]) -> Result<Vec<Ent
             check_in_entries::pairing_id,
             check_in_entries::number,
             check_in_entries::completed_at,
+            check_in_entries::user_id,
         ))
         .load::<Row>(conn)?
         .into_iter()
@@ -76,7 +77,11 @@ pub fn of_pairing(conn: &mut DbConn, pairing: PairingId) -> Result<Vec<Entry>, S
     on_engine!(conn, c => check_in_entries::table
         .filter(check_in_entries::pairing_id.eq(pairing.to_string()))
         .select(Row::as_select())
-        .order((check_in_entries::number, check_in_entries::completed_at))
+        .order((
+            check_in_entries::number,
+            check_in_entries::completed_at,
+            check_in_entries::user_id,
+        ))
         .load::<Row>(c))?
     .into_iter()
     .map(Entry::try_from)
@@ -125,7 +130,7 @@ pub fn of_check_in(
         .filter(check_in_entries::pairing_id.eq(pairing.to_string()))
         .filter(check_in_entries::number.eq(i32::from(number)))
         .select((Row::as_select(), check_in_entries::version))
-        .order(check_in_entries::completed_at)
+        .order((check_in_entries::completed_at, check_in_entries::user_id))
         .load(c))?;
     let version = rows.iter().map(|(_, v)| v).sum();
     let entries = rows
@@ -171,7 +176,8 @@ fn update(conn: &mut DbConn, row: &Row) -> Result<usize, StoreError> {
         check_in_entries::updated_at.eq(row.updated_at),
         check_in_entries::version.eq(check_in_entries::version + 1),
     ));
-    Ok(on_engine!(conn, c => update.execute(c))?)
+    // Through `DbConn`: diesel compiles every UPDATE anew on either connection.
+    Ok(update.execute(conn)?)
 }
 
 /// Stores `entry` as `save` does, into the check-in `before` (its entries and version,
@@ -186,14 +192,18 @@ pub fn save_into(
     let (mut entries, version) = before;
     let row = Row::from(&entry);
     if entries.iter().any(|e| e.user_id == entry.user_id) {
-        update(conn, &row)?;
+        if update(conn, &row)? == 0 {
+            return Err(StoreError::NotFound);
+        }
     } else {
         let insert = diesel::insert_into(check_in_entries::table).values(row);
         on_engine!(conn, c => insert.execute(c))?;
     }
     entries.retain(|e| e.user_id != entry.user_id);
     entries.push(entry);
-    entries.sort_by_key(|e| e.completed_at);
+    // The order every read of a check-in's entries uses (`of_check_in`), so the answer
+    // and its tag match the next read's even when two entries share a time.
+    entries.sort_by_key(|e| (e.completed_at, e.user_id.0));
     Ok((entries, version + 1))
 }
 

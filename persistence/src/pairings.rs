@@ -278,15 +278,17 @@ pub fn version(conn: &mut DbConn, id: PairingId) -> Result<i64, StoreError> {
 /// Takes the pairing's row lock for the rest of the transaction, so that writes about
 /// one pairing happen one after another; `NotFound` when there is no such pairing.
 ///
-/// PostgreSQL locks the row (`FOR UPDATE`). SQLite runs one write transaction at a time
-/// (here all on its one writer connection), and a transaction whose snapshot another
-/// process's write made stale cannot turn into a write (`SQLITE_BUSY_SNAPSHOT`, a 503):
-/// reading the row is enough there. Both are selects, which stay prepared; diesel
-/// compiles an `UPDATE` anew on every run, and every write about a pairing runs this.
+/// PostgreSQL locks the row (`FOR NO KEY UPDATE`, the mode an `UPDATE` of other columns
+/// takes, so inserts that reference the pairing are not held up). SQLite runs one write
+/// transaction at a time (here all on its one writer connection), and a transaction
+/// whose snapshot another process's write made stale cannot turn into a write
+/// (`SQLITE_BUSY_SNAPSHOT`, a 503): reading the row is enough there. Both are selects,
+/// which stay prepared; diesel compiles an `UPDATE` anew on every run, and every write
+/// about a pairing runs this.
 pub fn lock(conn: &mut DbConn, id: PairingId) -> Result<(), StoreError> {
     let row = pairings::table.find(id.to_string()).select(pairings::id);
     let found: Vec<String> = match conn {
-        DbConn::Postgres(c) => row.for_update().load(c)?,
+        DbConn::Postgres(c) => row.for_no_key_update().load(c)?,
         DbConn::Sqlite(c) => row.load(c)?,
     };
     if found.is_empty() {

@@ -74,8 +74,8 @@ impl TryFrom<ProgramRow> for Program {
     }
 }
 
-/// The columns a program's summary is made of: the guide is only counted (by the stored
-/// `week_count`), never read.
+/// The columns a program's summary is made of: the guide is only counted (by the
+/// `week_count` the database keeps beside it), never read.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = programs)]
 pub(crate) struct SummaryRow {
@@ -151,7 +151,6 @@ struct NewProgram<'a> {
     language: &'a str,
     questions: String,
     weeks: String,
-    week_count: i32,
     version: i64,
     created_at: NaiveDateTime,
     #[diesel(embed)]
@@ -201,9 +200,8 @@ impl<'a> NewProgram<'a> {
             template_key: &program.template_key,
             language: program.language.code(),
             questions: json(&program.questions)?,
+            // `week_count` is the database's to keep (migration 000011's triggers).
             weeks: json(&program.weeks)?,
-            week_count: i32::try_from(program.weeks.len())
-                .map_err(|_| corrupt("a guide of more weeks than i32 holds"))?,
             version: program.version,
             created_at: to_db_time(program.created_at),
             changes: program.into(),

@@ -40,6 +40,8 @@ pub struct PartnerView {
 /// The check-in a pair works on now: the one whose window is open, or the next to open.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NextCheckIn {
+    /// The check-in's number (its guide week).
+    #[schema(minimum = 1, maximum = 52)]
     pub number: u16,
     /// The local day it is due, in the mentee's time zone.
     pub due_on: chrono::NaiveDate,

@@ -531,3 +531,34 @@ fn pairings_show_the_check_in_open_now_then_the_next_until_the_end() {
     app.clock.set(instant("2027-03-22T00:00:00Z"));
     assert_eq!(next(&bea), Value::Null);
 }
+
+#[test]
+fn the_database_keeps_a_programs_week_count_whoever_writes_its_guide() {
+    let app = TestApp::spawn();
+    let PairedProgram {
+        mentee: bea,
+        program,
+        pairing,
+        ..
+    } = app.short_program(3, "UTC", "UTC", "2027-03-01T10:00:00Z");
+    assert_eq!(pairing["completes_on"], "2027-03-21");
+    // A writer that knows nothing of the stored count (a node of the previous release
+    // during a rolling deploy) leaves the guide with only its first week.
+    let first_week = serde_json::to_string(&json!([program["weeks"][0]])).expect("json");
+    let id = program["id"].as_str().expect("program id");
+    tandem_tests::db::connect(app.database_url()).execute(&format!(
+        "UPDATE programs SET weeks = '{}' WHERE id = '{id}'",
+        first_week.replace('\'', "''")
+    ));
+    let list = check_ins(&app, &bea, &pairing);
+    assert_eq!(list.status, 200, "{}", list.text);
+    assert_eq!(list.body["items"].as_array().map(Vec::len), Some(1));
+    let seen = app
+        .get(&format!(
+            "/v1/pairings/{}",
+            pairing["id"].as_str().expect("id")
+        ))
+        .token(&bea.token)
+        .send();
+    assert_eq!(seen.body["completes_on"], "2027-03-07", "{}", seen.text);
+}
