@@ -77,7 +77,7 @@ impl AppState {
     ///
     /// On SQLite, when a reader is idle, it runs on the async worker itself: such reads
     /// take microseconds, less than the two thread switches of a blocking-pool hop
-    /// (about a quarter of the server's CPU under load, measured in
+    /// (scheduler time was about a fifth of the server's CPU on one pairing, step 5 of
     /// docs/performance.md). It never waits there: without an idle reader, and always on
     /// PostgreSQL (a network round trip), it goes to a blocking thread like `read`.
     pub async fn read_as<T, F>(&self, bearer: Bearer, f: F) -> Result<T, ApiError>

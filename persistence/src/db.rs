@@ -34,7 +34,7 @@ pub enum DbConn {
 ///
 /// Diesel's multi-connection cannot key its statement cache by the query's type: on
 /// every run it writes out the query's SQL text to look the prepared statement up, which
-/// was about a sixth of the server's CPU on the hot reads (docs/performance.md). On the
+/// was 15–20% of the server's CPU on one pairing (step 6 of docs/performance.md). On the
 /// engine's own connection a query whose shape is fixed is found by its type. The body
 /// is one source, compiled once per engine: `on_engine!(conn, c => query.load(c))`.
 macro_rules! on_engine {
