@@ -33,6 +33,13 @@ fn tag_of_json(version: i64, json: &[u8]) -> String {
     format!("\"{version}-{}\"", hex::encode(&digest[..8]))
 }
 
+/// 304 with only the current tag: the client already holds it.
+fn not_modified(tag: String) -> HttpResponse {
+    HttpResponse::NotModified()
+        .insert_header((header::ETAG, tag))
+        .finish()
+}
+
 /// A view serialized once, with the `of_view` tag of those very bytes: a hot read or
 /// write answers it without serializing the view a second time for the body.
 pub struct Tagged {
@@ -52,9 +59,7 @@ impl Tagged {
     /// As `respond`: `status` with the body and tag, or 304 when `If-None-Match` names it.
     pub fn respond(self, status: StatusCode, if_none_match: &IfNoneMatch) -> HttpResponse {
         if if_none_match.matches(&self.tag) {
-            return HttpResponse::NotModified()
-                .insert_header((header::ETAG, self.tag))
-                .finish();
+            return not_modified(self.tag);
         }
         self.into_response(status)
     }
@@ -77,9 +82,7 @@ pub fn respond<T: Serialize>(
     if_none_match: &IfNoneMatch,
 ) -> HttpResponse {
     if if_none_match.matches(&tag) {
-        return HttpResponse::NotModified()
-            .insert_header((header::ETAG, tag))
-            .finish();
+        return not_modified(tag);
     }
     HttpResponse::build(status)
         .insert_header((header::ETAG, tag))

@@ -156,9 +156,15 @@ pub fn version(conn: &mut DbConn, pairing: PairingId, number: u16) -> Result<i64
 pub fn save(conn: &mut DbConn, entry: &Entry) -> Result<(), StoreError> {
     let row = Row::from(entry);
     if update(conn, &row)? == 0 {
-        let insert = diesel::insert_into(check_in_entries::table).values(row);
-        on_engine!(conn, c => insert.execute(c))?;
+        insert(conn, row)?;
     }
+    Ok(())
+}
+
+/// Stores a new entry.
+fn insert(conn: &mut DbConn, row: Row) -> Result<(), StoreError> {
+    let insert = diesel::insert_into(check_in_entries::table).values(row);
+    on_engine!(conn, c => insert.execute(c))?;
     Ok(())
 }
 
@@ -196,8 +202,7 @@ pub fn save_into(
             return Err(StoreError::NotFound);
         }
     } else {
-        let insert = diesel::insert_into(check_in_entries::table).values(row);
-        on_engine!(conn, c => insert.execute(c))?;
+        insert(conn, row)?;
     }
     entries.retain(|e| e.user_id != entry.user_id);
     entries.push(entry);

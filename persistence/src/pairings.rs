@@ -170,14 +170,14 @@ pub fn end(conn: &mut DbConn, pairing: &Pairing) -> Result<bool, StoreError> {
     Ok(true)
 }
 
-/// The pairing's version, for its ETag. Bumped by every write a reader can see (an
-/// end, a completion); not by the reminder job's bookkeeping (`next_event_at`), which
-/// no representation shows.
 /// A pairing with what its reads need around it, in one query: its version, its
-/// program's summary row and the viewer's role in the program's group (none for a
-/// non-member).
+/// program's summary row and stored guide, both partners' faces and the viewer's role
+/// in the program's group (none for a non-member).
 pub struct InContext {
     pub pairing: Pairing,
+    /// The pairing's version, for its ETag. Bumped by every write a reader can see (an
+    /// end, a completion); not by the reminder job's bookkeeping (`next_event_at`), which
+    /// no representation shows.
     pub version: i64,
     pub viewer_role: Option<Role>,
     /// The mentor's name and zone.
