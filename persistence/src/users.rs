@@ -259,14 +259,18 @@ pub fn faces(
 }
 
 impl Face {
-    /// From a user row's name, deletion time and zone. A stored zone this build does not
-    /// know reads as UTC.
+    /// From a user row's name, deletion time and zone.
     pub(crate) fn of_row(name: &str, deleted_at: Option<NaiveDateTime>, zone: &str) -> Self {
         Face {
             display_name: shown_name(name, deleted_at.is_some()).to_owned(),
-            time_zone: zone.parse().unwrap_or(chrono_tz::Tz::UTC),
+            time_zone: stored_zone(zone),
         }
     }
+}
+
+/// A stored time zone name; one this build does not know reads as UTC.
+fn stored_zone(raw: &str) -> chrono_tz::Tz {
+    raw.parse().unwrap_or(chrono_tz::Tz::UTC)
 }
 
 /// Time zones of several users at once: schedules are in the mentee's, reminders in each
@@ -285,10 +289,7 @@ pub fn time_zones(
             .select((users::id, users::time_zone))
             .load::<(String, String)>(conn)?
         {
-            zones.insert(
-                parse_id(&id, "user")?,
-                zone.parse().unwrap_or(chrono_tz::Tz::UTC),
-            );
+            zones.insert(parse_id(&id, "user")?, stored_zone(&zone));
         }
     }
     Ok(zones)
