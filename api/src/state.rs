@@ -73,22 +73,31 @@ impl AppState {
 
     /// `read` for a bearer, meant for the hot reads made of a few key lookups: the
     /// account's existence is checked first, on the same connection, and `f` gets the
-    /// caller (401 for a deleted account, as `AuthUser`).
+    /// caller (401 for a deleted account, as `AuthUser`). Runs as `read_hot` does.
+    pub async fn read_as<T, F>(&self, bearer: Bearer, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn, AuthUser) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.read_hot(move |conn| {
+            let caller = bearer.check(conn)?;
+            f(conn, caller)
+        })
+        .await
+    }
+
+    /// `read` for the hot reads made of a few key lookups.
     ///
     /// On SQLite, when a reader is idle, it runs on the async worker itself: such reads
     /// take microseconds, less than the two thread switches of a blocking-pool hop
     /// (scheduler time was about a fifth of the server's CPU on one pairing, step 5 of
     /// docs/performance.md). It never waits there: without an idle reader, and always on
     /// PostgreSQL (a network round trip), it goes to a blocking thread like `read`.
-    pub async fn read_as<T, F>(&self, bearer: Bearer, f: F) -> Result<T, ApiError>
+    pub async fn read_hot<T, F>(&self, read: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConn, AuthUser) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
     {
-        let read = move |conn: &mut DbConn| {
-            let caller = bearer.check(conn)?;
-            f(conn, caller)
-        };
         if self.db.engine() != Engine::Sqlite {
             return self.read(read).await;
         }

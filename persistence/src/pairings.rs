@@ -171,14 +171,16 @@ pub fn end(conn: &mut DbConn, pairing: &Pairing) -> Result<bool, StoreError> {
 }
 
 /// A pairing with what its reads need around it, in one query: its version, its
-/// program's summary row and stored guide, both partners' faces and the viewer's role
-/// in the program's group (none for a non-member).
+/// program's summary row and stored guide, both partners' faces, whether the viewer's
+/// account exists and their role in the program's group (none for a non-member).
 pub struct InContext {
     pub pairing: Pairing,
     /// The pairing's version, for its ETag. Bumped by every write a reader can see (an
     /// end, a completion); not by the reminder job's bookkeeping (`next_event_at`), which
     /// no representation shows.
     pub version: i64,
+    /// Whether the viewer's account exists (`users::exists`), read in the same query.
+    pub viewer_exists: bool,
     pub viewer_role: Option<Role>,
     /// The mentor's name and zone.
     pub mentor: Face,
@@ -215,7 +217,8 @@ pub fn find_in_context(
     viewer: UserId,
 ) -> Result<Option<InContext>, StoreError> {
     use crate::schema::{memberships, programs, users};
-    let mentors = diesel::alias!(users as mentors);
+    use crate::users::ACCOUNTS;
+    let mentors = crate::users::MENTORS;
     let partner = (users::display_name, users::deleted_at, users::time_zone);
     type PartnerRow = (String, Option<NaiveDateTime>, String);
     // Keys on every join make this at most one row. Built in each arm: `as_select` is
@@ -229,6 +232,7 @@ pub fn find_in_context(
                 .eq(programs::group_id)
                 .and(memberships::user_id.eq(viewer.to_string()))),
         )
+        .left_join(ACCOUNTS.on(crate::users::exists_on(viewer)))
         .filter(pairings::id.eq(id.to_string()))
         .select((
             PairingRow::as_select(),
@@ -238,6 +242,7 @@ pub fn find_in_context(
             memberships::role.nullable(),
             partner,
             mentors.fields(partner),
+            ACCOUNTS.field(users::id).nullable().is_not_null(),
         ))
         .load::<(
             PairingRow,
@@ -247,10 +252,11 @@ pub fn find_in_context(
             Option<String>,
             PartnerRow,
             PartnerRow,
+            bool,
         )>(c))?
     .into_iter()
     .next();
-    let Some((pairing, version, program, weeks, role, mentee, mentor)) = row else {
+    let Some((pairing, version, program, weeks, role, mentee, mentor, viewer_exists)) = row else {
         return Ok(None);
     };
     let viewer_role = role
@@ -260,6 +266,7 @@ pub fn find_in_context(
     Ok(Some(InContext {
         pairing: pairing.try_into()?,
         version,
+        viewer_exists,
         viewer_role,
         mentor: face(mentor),
         mentee: face(mentee),
@@ -508,18 +515,28 @@ pub fn list_for_program(
 /// A user's pairings (as mentor or mentee) in the groups they still belong to, newest
 /// first, each with its program's summary and its partners' faces (mentor, mentee):
 /// after leaving a group, its pairings are no longer theirs to read.
+///
+/// Also whether the user's account exists (`users::exists`), read with the rows: `None`
+/// when there were none.
 #[allow(clippy::type_complexity)]
 pub fn list_for_user(
     conn: &mut DbConn,
     user_id: UserId,
     after: Option<PairingId>,
     limit: usize,
-) -> Result<Page<(Pairing, ProgramSummary, [Face; 2]), PairingId>, StoreError> {
+) -> Result<
+    (
+        Option<bool>,
+        Page<(Pairing, ProgramSummary, [Face; 2]), PairingId>,
+    ),
+    StoreError,
+> {
     use crate::schema::{memberships, programs, users};
+    use crate::users::ACCOUNTS;
     let user = user_id.to_string();
     let after = after.map(|id| id.to_string());
     let fetch = i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1;
-    let mentors = diesel::alias!(users as mentors);
+    let mentors = crate::users::MENTORS;
     let partner = (users::display_name, users::deleted_at, users::time_zone);
     type PartnerRow = (String, Option<NaiveDateTime>, String);
     // The membership as a join (unique on group and user, so one row per pairing), not
@@ -536,6 +553,7 @@ pub fn list_for_user(
             )
             .inner_join(users::table.on(users::id.eq(pairings::mentee_user_id)))
             .inner_join(mentors.on(mentors.field(users::id).eq(pairings::mentor_user_id)))
+            .left_join(ACCOUNTS.on(crate::users::exists_on(user_id)))
             .filter(
                 pairings::mentor_user_id
                     .eq(user.clone())
@@ -546,6 +564,7 @@ pub fn list_for_user(
                 crate::programs::SummaryRow::as_select(),
                 mentors.fields(partner),
                 partner,
+                ACCOUNTS.field(users::id).nullable().is_not_null(),
             ))
             .order(pairings::id.desc())
             .limit(fetch);
@@ -555,15 +574,18 @@ pub fn list_for_user(
         }
     })?;
     let face = |(name, deleted_at, zone): PartnerRow| Face::of_row(&name, deleted_at, &zone);
+    let mut user_exists = None;
     let rows = rows
         .into_iter()
         .map(
-            |(pairing, program, mentor, mentee): (
+            |(pairing, program, mentor, mentee, exists): (
                 PairingRow,
                 crate::programs::SummaryRow,
                 PartnerRow,
                 PartnerRow,
+                bool,
             )| {
+                user_exists = Some(exists);
                 Ok((
                     Pairing::try_from(pairing)?,
                     program.into_summary()?,
@@ -572,7 +594,7 @@ pub fn list_for_user(
             },
         )
         .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(Page::from_rows(rows, limit, |(p, _, _)| p.id))
+    Ok((user_exists, Page::from_rows(rows, limit, |(p, _, _)| p.id)))
 }
 
 /// A user's active pairings in the programs of a group.

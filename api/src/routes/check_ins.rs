@@ -26,7 +26,7 @@ use crate::etag::{self, IfMatch, IfNoneMatch};
 use crate::extract::{AuthUser, Bearer, Json, Query};
 use crate::list_response;
 use crate::pagination::{encode_cursor, PageParams};
-use crate::routes::pairings::{visible_in_context, visible_pairing};
+use crate::routes::pairings::{visible_in_context, visible_in_context_to, visible_pairing};
 use crate::state::AppState;
 use crate::workflows::journey::{self, Followed};
 
@@ -280,8 +280,8 @@ pub async fn list_pairing_check_ins(
     let id = PairingId(path.into_inner());
     let now = state.now();
     let list = state
-        .read_as(bearer, move |conn, caller| {
-            let found = visible_in_context(conn, id, caller.0)?;
+        .read_hot(move |conn| {
+            let (caller, found) = visible_in_context_to(conn, id, bearer)?;
             let zone = found.mentee.time_zone;
             let (pairing, _, program, guide) = found.guided()?;
             let journey = Journey::following(pairing, &program, zone);

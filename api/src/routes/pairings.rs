@@ -495,9 +495,14 @@ pub async fn list_my_pairings(
     let page = page.0.parse::<PairingId>()?;
     let now = state.now();
     let list = state
-        .read_as(bearer, move |conn, caller| {
-            // The programs' summaries and the partners' faces come with the page.
-            let page = pairings::list_for_user(conn, caller.0, page.after, page.limit)?;
+        .read_hot(move |conn| {
+            // The programs' summaries, the partners' faces and the account check come
+            // with the page.
+            let (caller, page) = bearer.check_within(conn, |conn, claimed| {
+                Ok(pairings::list_for_user(
+                    conn, claimed, page.after, page.limit,
+                )?)
+            })?;
             Ok::<_, ApiError>(PairingList {
                 next_cursor: page.next.map(crate::pagination::encode_cursor),
                 items: page
@@ -538,11 +543,33 @@ pub(crate) fn visible_in_context(
     id: PairingId,
     caller: UserId,
 ) -> Result<pairings::InContext, ApiError> {
-    let found = pairings::find_in_context(conn, id, caller)?
-        .ok_or_else(|| ApiError::not_found("pairing"))?;
-    match found.viewer_role {
-        Some(role) if found.pairing.involves(caller) || role.can_manage() => Ok(found),
-        _ => Err(ApiError::not_found("pairing")),
+    let found = pairings::find_in_context(conn, id, caller)?;
+    visible_to(found, caller)
+}
+
+/// `visible_in_context` for a bearer, whose account the same query checks.
+pub(crate) fn visible_in_context_to(
+    conn: &mut DbConn,
+    id: PairingId,
+    bearer: Bearer,
+) -> Result<(AuthUser, pairings::InContext), ApiError> {
+    let (caller, found) = bearer.check_within(conn, |conn, claimed| {
+        let found = pairings::find_in_context(conn, id, claimed)?;
+        Ok((found.as_ref().map(|found| found.viewer_exists), found))
+    })?;
+    Ok((caller, visible_to(found, caller.0)?))
+}
+
+fn visible_to(
+    found: Option<pairings::InContext>,
+    caller: UserId,
+) -> Result<pairings::InContext, ApiError> {
+    match found {
+        Some(found) => match found.viewer_role {
+            Some(role) if found.pairing.involves(caller) || role.can_manage() => Ok(found),
+            _ => Err(ApiError::not_found("pairing")),
+        },
+        None => Err(ApiError::not_found("pairing")),
     }
 }
 
@@ -573,8 +600,8 @@ pub async fn get_pairing(
     let id = PairingId(path.into_inner());
     let now = state.now();
     let tagged = state
-        .read_as(bearer, move |conn, caller| {
-            let found = visible_in_context(conn, id, caller.0)?;
+        .read_hot(move |conn| {
+            let (caller, found) = visible_in_context_to(conn, id, bearer)?;
             let partners = [found.mentor.clone(), found.mentee.clone()];
             let (pairing, version, _, program) = found.program()?;
             let view = view_of(pairing, program, &partners, caller.0, now);
@@ -656,10 +683,11 @@ pub async fn end_pairing(
 
 /// Registers this module's operations (paths and spec together).
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(create_pairing)
+    // The members' reads first: see `app::routes` on why order counts.
+    cfg.service(get_pairing)
+        .service(list_my_pairings)
+        .service(create_pairing)
         .service(publish_pairings)
         .service(list_program_pairings)
-        .service(list_my_pairings)
-        .service(get_pairing)
         .service(end_pairing);
 }

@@ -412,6 +412,16 @@ fn after_deletion_no_read_shows_anything_of_mine() {
     // Her tokens and feed stop working; her password no longer logs in.
     app.get("/v1/me").token(&bea.token).send().problem(401);
     app.get("/v1/groups").token(&bea.token).send().problem(401);
+    // The hot reads check the account inside their own query: her pairing (its row
+    // still names her), its check-ins, her list, and a pairing that does not exist.
+    for path in [
+        format!("/v1/pairings/{pairing_id}"),
+        format!("/v1/pairings/{pairing_id}/check-ins"),
+        "/v1/me/pairings".to_string(),
+        format!("/v1/pairings/{}", uuid::Uuid::new_v4()),
+    ] {
+        app.get(&path).token(&bea.token).send().problem(401);
+    }
     app.get("/v1/me/export")
         .token(&bea.token)
         .send()
