@@ -367,3 +367,30 @@ where
         f(conn)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::sql_types::Bool;
+
+    use super::*;
+
+    /// `.cargo/config.toml` builds the bundled SQLite with these options; a build that
+    /// lost them (another `LIBSQLITE3_FLAGS`, a system SQLite) would still work, slower.
+    #[test]
+    fn the_bundled_sqlite_has_the_options_the_hot_paths_rely_on() {
+        let mut conn = diesel::SqliteConnection::establish(":memory:").expect("in-memory SQLite");
+        let mut used = |option: &str| {
+            diesel::select(diesel::dsl::sql::<Bool>(&format!(
+                "sqlite_compileoption_used('{option}')"
+            )))
+            .get_result::<bool>(&mut conn)
+            .expect("compile options")
+        };
+        for option in ["ENABLE_QPSG", "DEFAULT_MEMSTATUS=0", "THREADSAFE=2"] {
+            assert!(used(option), "{option} missing");
+        }
+        for option in ["THREADSAFE=1", "ENABLE_MEMORY_MANAGEMENT"] {
+            assert!(!used(option), "{option} present");
+        }
+    }
+}

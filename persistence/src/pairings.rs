@@ -217,7 +217,6 @@ pub fn find_in_context(
     viewer: UserId,
 ) -> Result<Option<InContext>, StoreError> {
     use crate::schema::{memberships, programs, users};
-    use crate::users::ACCOUNTS;
     let mentors = crate::users::MENTORS;
     let partner = (users::display_name, users::deleted_at, users::time_zone);
     type PartnerRow = (String, Option<NaiveDateTime>, String);
@@ -232,7 +231,6 @@ pub fn find_in_context(
                 .eq(programs::group_id)
                 .and(memberships::user_id.eq(viewer.to_string()))),
         )
-        .left_join(ACCOUNTS.on(crate::users::exists_on(viewer)))
         .filter(pairings::id.eq(id.to_string()))
         .select((
             PairingRow::as_select(),
@@ -242,7 +240,7 @@ pub fn find_in_context(
             memberships::role.nullable(),
             partner,
             mentors.fields(partner),
-            ACCOUNTS.field(users::id).nullable().is_not_null(),
+            crate::users::exists_now(viewer),
         ))
         .load::<(
             PairingRow,
@@ -532,7 +530,6 @@ pub fn list_for_user(
     StoreError,
 > {
     use crate::schema::{memberships, programs, users};
-    use crate::users::ACCOUNTS;
     let user = user_id.to_string();
     let after = after.map(|id| id.to_string());
     let fetch = i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1;
@@ -553,7 +550,6 @@ pub fn list_for_user(
             )
             .inner_join(users::table.on(users::id.eq(pairings::mentee_user_id)))
             .inner_join(mentors.on(mentors.field(users::id).eq(pairings::mentor_user_id)))
-            .left_join(ACCOUNTS.on(crate::users::exists_on(user_id)))
             .filter(
                 pairings::mentor_user_id
                     .eq(user.clone())
@@ -564,7 +560,7 @@ pub fn list_for_user(
                 crate::programs::SummaryRow::as_select(),
                 mentors.fields(partner),
                 partner,
-                ACCOUNTS.field(users::id).nullable().is_not_null(),
+                crate::users::exists_now(user_id),
             ))
             .order(pairings::id.desc())
             .limit(fetch);

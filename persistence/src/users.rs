@@ -118,32 +118,41 @@ pub fn find_with_hash(conn: &mut DbConn, id: UserId) -> Result<(User, String), S
 }
 
 // Second and third readings of the table in one query: the mentor beside the mentee,
-// the caller's own row beside the rows it reads. Declared together, as diesel requires
-// of aliases of one table that meet in a query.
+// the caller's own row (`exists_now`) beside the rows a query reads. Declared together,
+// as diesel requires of aliases of one table that meet in a query.
 diesel::alias! {
     pub(crate) const MENTORS: Alias<Mentors> = users as mentors;
     pub(crate) const ACCOUNTS: Alias<Accounts> = users as accounts;
 }
 
-pub(crate) type ExistsOn = diesel::dsl::And<
-    diesel::dsl::Eq<diesel::query_source::AliasedField<Accounts, users::id>, String>,
-    diesel::dsl::IsNull<diesel::query_source::AliasedField<Accounts, users::deleted_at>>,
+pub(crate) type ExistsNow = diesel::dsl::exists<
+    diesel::dsl::Filter<
+        ACCOUNTS,
+        diesel::dsl::And<
+            diesel::dsl::Eq<diesel::query_source::AliasedField<Accounts, users::id>, String>,
+            diesel::dsl::IsNull<diesel::query_source::AliasedField<Accounts, users::deleted_at>>,
+        >,
+    >,
 >;
 
-/// The rule of `exists` as a condition on `ACCOUNTS`: a hot read left-joins the
-/// caller's row on it and answers whether the account exists without a statement of
-/// its own.
-pub(crate) fn exists_on(id: UserId) -> ExistsOn {
-    ACCOUNTS
-        .field(users::id)
-        .eq(id.to_string())
-        .and(ACCOUNTS.field(users::deleted_at).is_null())
+/// Does the account still exist (and is it not deleted)? As an expression, so that a
+/// hot read can select it as a column and answer the account check without a statement
+/// of its own (a subquery without outer references: computed once per statement).
+pub(crate) fn exists_now(id: UserId) -> ExistsNow {
+    diesel::dsl::exists(
+        ACCOUNTS.filter(
+            ACCOUNTS
+                .field(users::id)
+                .eq(id.to_string())
+                .and(ACCOUNTS.field(users::deleted_at).is_null()),
+        ),
+    )
 }
 
 /// Does the account still exist (and is it not deleted)?
 pub fn exists(conn: &mut DbConn, id: UserId) -> Result<bool, StoreError> {
-    let query = diesel::select(diesel::dsl::exists(ACCOUNTS.filter(exists_on(id))));
-    // Every authenticated request runs this, or `exists_on` inside its main query.
+    let query = diesel::select(exists_now(id));
+    // Every authenticated request runs this, or `exists_now` inside its main query.
     Ok(on_engine!(conn, c => query.get_result(c))?)
 }
 

@@ -47,7 +47,7 @@ impl Bearer {
     }
 
     /// `check` answered by the read itself, one statement fewer on the hottest reads:
-    /// `query` gets the claimed id, joins the caller's row on `users::exists_on`, and
+    /// `query` gets the claimed id, selects `users::exists_now` beside its columns, and
     /// answers whether the account exists with what it read, or `None` when it found
     /// no row to tell (then the check runs on its own, before the caller hears of it).
     pub fn check_within<T>(
