@@ -321,6 +321,10 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(cause = %cause, "database connection lost");
                 ApiError::database_unavailable()
             }
+            StoreError::NotCommitted(cause) => {
+                tracing::warn!(cause = %cause, "write not committed");
+                ApiError::database_unavailable()
+            }
             StoreError::Busy(cause) => {
                 tracing::warn!(cause = %cause, "database busy");
                 ApiError::Unavailable {

@@ -124,12 +124,17 @@ impl AppState {
         .await
     }
 
-    /// Runs `f` in one write transaction on a blocking thread: all of it lands, or none.
+    /// Runs `f` in one write transaction: all of it lands, or none. On SQLite, on the
+    /// writer thread, which commits the writes waiting together (`WriteQueue`); on
+    /// PostgreSQL, on a blocking thread with a pooled connection.
     pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
     {
+        if let Some(queue) = self.db.write_queue() {
+            return queue.write(f).await;
+        }
         let db = self.db.clone();
         web::block(move || db.write(f)).await?
     }

@@ -18,6 +18,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use crate::writer::WriteQueue;
 use crate::StoreError;
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -128,12 +129,14 @@ impl ManageConnection for ConnectionManager {
 pub type Pool = r2d2::Pool<ConnectionManager>;
 pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
 
-/// The database: a pool of read-only readers and a pool of writers.
+/// The database: a pool of read-only readers and a pool of writers, and on SQLite the
+/// thread that runs queued writes on its one writer (`WriteQueue`).
 #[derive(Clone)]
 pub struct Db {
     engine: Engine,
     readers: Pool,
     writer: Pool,
+    queue: Option<WriteQueue>,
 }
 
 /// How to open the database.
@@ -169,6 +172,7 @@ impl Db {
                 engine,
                 readers: build(config.pool_size, true)?,
                 writer: build(config.pool_size, false)?,
+                queue: None,
             }),
             Engine::Sqlite => {
                 if let Some(parent) = Path::new(&config.url).parent() {
@@ -187,6 +191,7 @@ impl Db {
                 Ok(Self {
                     engine,
                     readers,
+                    queue: Some(WriteQueue::start(writer.clone())?),
                     writer,
                 })
             }
@@ -246,6 +251,12 @@ impl Db {
     {
         let mut conn = checkout(&self.writer, "writer")?;
         DbConn::transaction(&mut conn, f)
+    }
+
+    /// The queue of SQLite's writer thread, for callers that await (the HTTP handlers);
+    /// `None` on PostgreSQL, whose writers run side by side on pooled connections.
+    pub fn write_queue(&self) -> Option<&WriteQueue> {
+        self.queue.as_ref()
     }
 
     /// Settles the database after a bulk load (`tandem demo --scale`). On PostgreSQL,
@@ -329,7 +340,7 @@ where
 
 /// A connection from `pool`, recording how long the caller waited for it: waits that
 /// grow mean the pool is too small for the load (or transactions too long).
-fn checkout(pool: &Pool, name: &'static str) -> Result<PooledConn, StoreError> {
+pub(crate) fn checkout(pool: &Pool, name: &'static str) -> Result<PooledConn, StoreError> {
     let started = Instant::now();
     let conn = pool.get();
     metrics::histogram!("tandem_db_pool_wait_seconds", "pool" => name)

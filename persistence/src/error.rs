@@ -31,6 +31,25 @@ pub enum StoreError {
     /// Anything else the database said.
     #[error("database error: {0}")]
     Database(#[source] DieselError),
+    /// The write ran in a group whose transaction did not commit (`WriteQueue`), or the
+    /// writer thread is gone: nothing of it was stored. Worth a retry.
+    #[error("not committed: {0}")]
+    NotCommitted(String),
+    /// The write panicked (a bug) and was rolled back.
+    #[error("the write panicked and was rolled back")]
+    Panicked,
+}
+
+impl StoreError {
+    /// What a write hears when its group failed with `self`: each write of the group
+    /// gets its own error, still busy when the group was busy.
+    pub(crate) fn not_committed(&self) -> StoreError {
+        match self {
+            StoreError::Busy(cause) => StoreError::Busy(cause.clone()),
+            StoreError::NotCommitted(cause) => StoreError::NotCommitted(cause.clone()),
+            other => StoreError::NotCommitted(other.to_string()),
+        }
+    }
 }
 
 /// The rule (a trigger on both engines) that refuses to pair two members blocked in the

@@ -23,8 +23,10 @@ pub mod refresh_tokens;
 pub mod reports;
 pub mod schema;
 pub mod users;
+pub mod writer;
 
 pub use db::{Db, DbConfig, DbConn, Engine, MigrationStep, PoolUsage};
 pub use diesel::result::Error as DieselError;
 pub use error::{StoreError, BLOCKED_PAIR};
 pub use page::Page;
+pub use writer::WriteQueue;
