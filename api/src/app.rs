@@ -32,23 +32,34 @@ use crate::state::{AppState, MetricsToken};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// The prefix of the routes about one pairing, which the pair calls all the time.
+pub const PAIRING_SCOPE: &str = "/pairings/{pairing_id}";
+
 /// Every documented route, module by module; the spec is built from the same calls.
 ///
 /// actix tries a scope's routes in the order they were registered, running each
-/// templated path's regex until one matches, so the routes a pair calls all the time
-/// (a pairing, my pairings, check-ins, messages) come first: registered last, one
-/// pairing spent 4–13% of the server's CPU in the regexes of the routes before it
-/// (docs/performance.md). Order changes no answer: paths match whole, and no two routes
-/// of one method match the same path.
+/// templated path's regex until one matches: registered late, one pairing spent 4–13%
+/// of the server's CPU in the regexes of the routes before it, and a pairing's
+/// check-ins 8% (docs/performance.md). So the routes under one pairing share a scope,
+/// whose pattern is matched once (the rest compare plain strings), registered first
+/// with the other routes a pair calls (my pairings, check-ins, messages) next. Order
+/// changes no answer: paths match whole, and no two routes of one method match the
+/// same path (a unit test in `openapi.rs` checks).
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
         .service(health::metrics)
         .service(
             scope("/v1")
+                .service(
+                    scope(PAIRING_SCOPE)
+                        .configure(pairings::configure_pairing)
+                        .configure(check_ins::configure_pairing)
+                        .configure(messages::configure_pairing)
+                        .configure(safety::configure_pairing),
+                )
                 .configure(pairings::configure)
                 .configure(check_ins::configure)
-                .configure(messages::configure)
                 .configure(me::configure)
                 .configure(auth::configure)
                 .configure(templates::configure)

@@ -271,7 +271,8 @@ fn pairing_check_ins(
     ),
     security(("bearer" = []))
 )]
-#[get("/pairings/{pairing_id}/check-ins")]
+// Inside `app::PAIRING_SCOPE` (`/pairings/{pairing_id}`).
+#[get("/check-ins")]
 pub async fn list_pairing_check_ins(
     state: web::Data<AppState>,
     bearer: Bearer,
@@ -310,7 +311,8 @@ pub async fn list_pairing_check_ins(
     ),
     security(("bearer" = []))
 )]
-#[get("/pairings/{pairing_id}/check-ins/{number}")]
+// Inside `app::PAIRING_SCOPE` (`/pairings/{pairing_id}`).
+#[get("/check-ins/{number}")]
 pub async fn get_check_in(
     state: web::Data<AppState>,
     caller: AuthUser,
@@ -357,7 +359,8 @@ pub async fn get_check_in(
     ),
     security(("bearer" = []))
 )]
-#[put("/pairings/{pairing_id}/check-ins/{number}")]
+// Inside `app::PAIRING_SCOPE` (`/pairings/{pairing_id}`).
+#[put("/check-ins/{number}")]
 pub async fn record_check_in(
     state: web::Data<AppState>,
     bearer: Bearer,
@@ -552,8 +555,12 @@ pub async fn list_my_check_ins(
 
 /// Registers this module's operations (paths and spec together).
 pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_my_check_ins);
+}
+
+/// The routes under one pairing (`app::PAIRING_SCOPE`).
+pub fn configure_pairing(cfg: &mut ServiceConfig) {
     cfg.service(list_pairing_check_ins)
         .service(get_check_in)
-        .service(record_check_in)
-        .service(list_my_check_ins);
+        .service(record_check_in);
 }

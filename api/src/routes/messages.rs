@@ -102,7 +102,8 @@ pub struct MessageParams {
     ),
     security(("bearer" = []))
 )]
-#[get("/pairings/{pairing_id}/messages")]
+// Inside `app::PAIRING_SCOPE` (`/pairings/{pairing_id}`).
+#[get("/messages")]
 pub async fn list_messages(
     state: web::Data<AppState>,
     caller: AuthUser,
@@ -143,7 +144,8 @@ pub async fn list_messages(
     ),
     security(("bearer" = []))
 )]
-#[post("/pairings/{pairing_id}/messages")]
+// Inside `app::PAIRING_SCOPE` (`/pairings/{pairing_id}`).
+#[post("/messages")]
 pub async fn post_message(
     state: web::Data<AppState>,
     caller: AuthUser,
@@ -191,6 +193,7 @@ pub async fn post_message(
 }
 
 /// Registers this module's operations (paths and spec together).
-pub fn configure(cfg: &mut ServiceConfig) {
+/// The routes under one pairing (`app::PAIRING_SCOPE`).
+pub fn configure_pairing(cfg: &mut ServiceConfig) {
     cfg.service(list_messages).service(post_message);
 }

@@ -590,7 +590,8 @@ fn visible_to(
     ),
     security(("bearer" = []))
 )]
-#[get("/pairings/{pairing_id}")]
+// Inside `app::PAIRING_SCOPE` (`/pairings/{pairing_id}`).
+#[get("")]
 pub async fn get_pairing(
     state: web::Data<AppState>,
     bearer: Bearer,
@@ -643,7 +644,8 @@ pub(crate) fn tagged_view(
     ),
     security(("bearer" = []))
 )]
-#[post("/pairings/{pairing_id}/end")]
+// Inside `app::PAIRING_SCOPE` (`/pairings/{pairing_id}`).
+#[post("/end")]
 pub async fn end_pairing(
     state: web::Data<AppState>,
     caller: AuthUser,
@@ -683,11 +685,14 @@ pub async fn end_pairing(
 
 /// Registers this module's operations (paths and spec together).
 pub fn configure(cfg: &mut ServiceConfig) {
-    // The members' reads first: see `app::routes` on why order counts.
-    cfg.service(get_pairing)
-        .service(list_my_pairings)
+    // The members' read first: see `app::routes` on why order counts.
+    cfg.service(list_my_pairings)
         .service(create_pairing)
         .service(publish_pairings)
-        .service(list_program_pairings)
-        .service(end_pairing);
+        .service(list_program_pairings);
+}
+
+/// The routes under one pairing (`app::PAIRING_SCOPE`).
+pub fn configure_pairing(cfg: &mut ServiceConfig) {
+    cfg.service(get_pairing).service(end_pairing);
 }

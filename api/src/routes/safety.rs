@@ -137,7 +137,8 @@ fn report_view(conn: &mut DbConn, report: Report) -> Result<ReportView, ApiError
     ),
     security(("bearer" = []))
 )]
-#[post("/pairings/{pairing_id}/block")]
+// Inside `app::PAIRING_SCOPE` (`/pairings/{pairing_id}`).
+#[post("/block")]
 pub async fn block_partner(
     state: web::Data<AppState>,
     caller: AuthUser,
@@ -174,7 +175,8 @@ pub async fn block_partner(
     ),
     security(("bearer" = []))
 )]
-#[post("/pairings/{pairing_id}/report")]
+// Inside `app::PAIRING_SCOPE` (`/pairings/{pairing_id}`).
+#[post("/report")]
 pub async fn report_partner(
     state: web::Data<AppState>,
     caller: AuthUser,
@@ -362,9 +364,12 @@ fn tagged_report(conn: &mut DbConn, report: Report) -> Result<(String, ReportVie
 
 /// Registers this module's operations (paths and spec together).
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(block_partner)
-        .service(report_partner)
-        .service(list_group_reports)
+    cfg.service(list_group_reports)
         .service(get_report)
         .service(update_report);
+}
+
+/// The routes under one pairing (`app::PAIRING_SCOPE`).
+pub fn configure_pairing(cfg: &mut ServiceConfig) {
+    cfg.service(block_partner).service(report_partner);
 }
