@@ -191,7 +191,7 @@ impl Db {
                 Ok(Self {
                     engine,
                     readers,
-                    queue: Some(WriteQueue::start(writer.clone())?),
+                    queue: Some(WriteQueue::start(writer.clone(), config.connect_timeout)?),
                     writer,
                 })
             }

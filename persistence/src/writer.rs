@@ -9,9 +9,14 @@
 //! to its savepoint alone. Every caller hears its answer only after the commit, so an
 //! acknowledged write is a committed one; if the commit fails, no write of the group is
 //! acknowledged.
+//!
+//! A write waits in the queue at most as long as it would have waited for a pooled
+//! connection (`DbConfig::connect_timeout`): older ones are answered busy (503) without
+//! running, and so are those whose caller has gone (a dropped request).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
 
@@ -26,25 +31,30 @@ const MOST_PER_GROUP: usize = 64;
 /// clone is dropped.
 #[derive(Clone)]
 pub struct WriteQueue {
-    jobs: mpsc::Sender<Box<dyn Job>>,
+    jobs: mpsc::Sender<(Instant, Box<dyn Job>)>,
 }
 
 impl WriteQueue {
-    /// Starts the thread that writes through `pool` (the SQLite writer pool).
-    pub(crate) fn start(pool: Pool) -> Result<Self, StoreError> {
-        let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
+    /// Starts the thread that writes through `pool` (the SQLite writer pool); a write
+    /// waits for it at most `longest_wait`.
+    pub(crate) fn start(pool: Pool, longest_wait: Duration) -> Result<Self, StoreError> {
+        let (jobs, queue) = mpsc::channel::<(Instant, Box<dyn Job>)>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
                 while let Ok(first) = queue.recv() {
-                    let mut group = vec![first];
-                    while group.len() < MOST_PER_GROUP {
+                    let mut waiting = vec![first];
+                    while waiting.len() < MOST_PER_GROUP {
                         match queue.try_recv() {
-                            Ok(job) => group.push(job),
+                            Ok(job) => waiting.push(job),
                             Err(_) => break,
                         }
                     }
-                    run_group(&pool, group);
+                    let group = still_wanted(waiting, longest_wait);
+                    // A panic outside the writes (they are caught one by one) must not
+                    // stop the thread, or every later write would fail: the group's
+                    // callers see their replies dropped, a 500, as for a panicking write.
+                    let _ = catch_unwind(AssertUnwindSafe(|| run_group(&pool, group)));
                 }
             })
             .map_err(|e| StoreError::Setup(format!("cannot start the writer thread: {e}")))?;
@@ -61,7 +71,9 @@ impl WriteQueue {
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let queued = self.jobs.send(Box::new(Queued { write, reply }));
+        let queued = self
+            .jobs
+            .send((Instant::now(), Box::new(Queued { write, reply })));
         if queued.is_err() {
             return Err(StoreError::NotCommitted("the writer thread has stopped".into()).into());
         }
@@ -77,8 +89,10 @@ trait Job: Send {
     /// Runs the write on the group's connection; answers whether it succeeded (then its
     /// savepoint is kept) and how to answer its caller once the group's fate is known.
     fn run(self: Box<Self>, conn: &mut DbConn) -> Ran;
-    /// The write cannot run: the group could not start.
+    /// The write will not run: it waited too long, or its group could not start.
     fn refuse(self: Box<Self>, error: StoreError);
+    /// Nobody waits for the answer any more.
+    fn abandoned(&self) -> bool;
 }
 
 struct Ran {
@@ -107,9 +121,12 @@ where
         Ran {
             succeeded,
             settle: Box::new(move |committed| {
+                // Also a failed write's own error could come from a row of the group
+                // that is now rolled back (a conflict with it): the group's failure is
+                // the answer for all.
                 let answer = match committed {
-                    Err(failure) if succeeded => Err(failure.not_committed().into()),
-                    _ => answer,
+                    Err(failure) => Err(failure.not_committed().into()),
+                    Ok(()) => answer,
                 };
                 // The caller may have gone (a dropped connection): nothing to tell.
                 let _ = reply.send(answer);
@@ -120,10 +137,40 @@ where
     fn refuse(self: Box<Self>, error: StoreError) {
         let _ = self.reply.send(Err(error.into()));
     }
+
+    fn abandoned(&self) -> bool {
+        self.reply.is_closed()
+    }
+}
+
+/// The writes worth running: those that waited too long are answered busy, and those
+/// whose caller has gone are dropped.
+fn still_wanted(
+    waiting: Vec<(Instant, Box<dyn Job>)>,
+    longest_wait: Duration,
+) -> Vec<Box<dyn Job>> {
+    let mut group = Vec::with_capacity(waiting.len());
+    for (queued_at, job) in waiting {
+        if job.abandoned() {
+            continue;
+        }
+        if queued_at.elapsed() > longest_wait {
+            job.refuse(StoreError::Busy(format!(
+                "waited more than {} ms for the writer",
+                longest_wait.as_millis()
+            )));
+            continue;
+        }
+        group.push(job);
+    }
+    group
 }
 
 /// One transaction for the group; see the module's doc.
 fn run_group(pool: &Pool, group: Vec<Box<dyn Job>>) {
+    if group.is_empty() {
+        return;
+    }
     metrics::histogram!("tandem_db_write_group_size").record(group.len() as f64);
     let mut conn = match checkout(pool, "writer") {
         Ok(conn) => conn,
@@ -138,8 +185,9 @@ fn run_group(pool: &Pool, group: Vec<Box<dyn Job>>) {
     for job in jobs.by_ref() {
         if let Err(error) = <DbConn as Connection>::TransactionManager::begin_transaction(&mut conn)
         {
-            job.refuse(error.into());
-            broken = Some(StoreError::NotCommitted("a savepoint failed".into()));
+            let error = StoreError::from(error);
+            job.refuse(error.not_committed());
+            broken = Some(error);
             break;
         }
         let ran = catch_unwind(AssertUnwindSafe(|| job.run(&mut conn)));
@@ -215,27 +263,57 @@ fn refuse_all(group: Vec<Box<dyn Job>>, error: &StoreError) {
 #[cfg(test)]
 mod tests {
     use std::sync::mpsc as std_mpsc;
+    use std::time::Duration;
 
     use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
     use diesel::sql_types::BigInt;
 
+    use super::WriteQueue;
     use crate::{Db, DbConfig, DbConn, StoreError};
 
-    fn scratch_db() -> (Db, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!("tandem-writer-{}", uuid::Uuid::new_v4()));
-        let db = Db::open(&DbConfig {
-            url: dir.join("test.db").to_string_lossy().into_owned(),
-            pool_size: 2,
-            connect_timeout: std::time::Duration::from_secs(5),
-        })
-        .expect("open");
-        db.write(|conn| {
-            conn.batch_execute("CREATE TABLE marks (id INTEGER PRIMARY KEY)")
+    struct Scratch {
+        db: Db,
+        dir: std::path::PathBuf,
+    }
+
+    impl Scratch {
+        /// An SQLite database whose writes wait for the writer at most `longest_wait`.
+        fn new(longest_wait: Duration) -> Self {
+            let dir = std::env::temp_dir().join(format!("tandem-writer-{}", uuid::Uuid::new_v4()));
+            let db = Db::open(&DbConfig {
+                url: dir.join("test.db").to_string_lossy().into_owned(),
+                pool_size: 2,
+                connect_timeout: longest_wait,
+            })
+            .expect("open");
+            db.write(|conn| {
+                conn.batch_execute(
+                    "CREATE TABLE marks (id INTEGER PRIMARY KEY);
+                     CREATE TABLE notes (mark INTEGER NOT NULL REFERENCES marks (id));",
+                )
                 .map_err(StoreError::from)
-        })
-        .expect("table");
-        (db, dir)
+            })
+            .expect("tables");
+            Self { db, dir }
+        }
+
+        fn queue(&self) -> WriteQueue {
+            self.db
+                .write_queue()
+                .expect("SQLite has a writer thread")
+                .clone()
+        }
+
+        fn marks(&self) -> Vec<i64> {
+            marks(&self.db)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 
     fn mark(conn: &mut DbConn, id: i64) -> Result<(), StoreError> {
@@ -261,54 +339,144 @@ mod tests {
         id: i64,
     }
 
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+    }
+
+    /// A write that holds the writer thread: it says when it runs (so that what is
+    /// queued next waits for the next group) and ends when released.
+    fn holding_write(
+        queue: &WriteQueue,
+    ) -> (
+        impl std::future::Future<Output = Result<(), StoreError>> + '_,
+        tokio::sync::oneshot::Receiver<()>,
+        std_mpsc::Sender<()>,
+    ) {
+        let (started, running) = tokio::sync::oneshot::channel();
+        let (release, held) = std_mpsc::channel::<()>();
+        let write = queue.write(move |conn| {
+            let _ = started.send(());
+            held.recv().ok();
+            mark(conn, 1)
+        });
+        (write, running, release)
+    }
+
     /// Three writes queued behind a held one run as one group: the second sees the
     /// first's uncommitted row (one transaction), and a failed write and a panicking one
     /// are rolled back alone, while the others are committed and answered.
     #[test]
     fn a_group_commits_its_good_writes_and_rolls_back_each_bad_one_alone() {
-        let (db, dir) = scratch_db();
-        let queue = db
-            .write_queue()
-            .expect("SQLite has a writer thread")
-            .clone();
-        let (release, held) = std_mpsc::channel::<()>();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime");
-        let reader = db.clone();
-        let (blocker, good, failed, panicked, later) = runtime.block_on(async {
-            tokio::join!(
-                queue.write(move |conn| {
-                    held.recv().ok();
-                    mark(conn, 1)
-                }),
-                queue.write(|conn| mark(conn, 2)),
-                queue.write(move |conn| {
-                    let seen = diesel::sql_query("SELECT id FROM marks WHERE id = 2")
-                        .load::<Mark>(conn)?;
-                    assert_eq!(seen.len(), 1, "the group shares one transaction");
-                    assert!(!marks(&reader).contains(&2), "and has not committed yet");
-                    mark(conn, 3)?;
-                    Err::<(), _>(StoreError::Constraint("refused".into()))
-                }),
-                queue.write(|conn| {
-                    mark(conn, 4)?;
-                    panic!("a bug in a handler");
-                    #[allow(unreachable_code)]
-                    Ok::<(), StoreError>(())
-                }),
-                async {
-                    // Polled after the four writes were queued: let the first one go.
-                    release.send(()).ok();
-                    queue.write(|conn| mark(conn, 5)).await
-                },
-            )
+        let scratch = Scratch::new(Duration::from_secs(5));
+        let queue = scratch.queue();
+        let reader = scratch.db.clone();
+        let (blocker, running, release) = holding_write(&queue);
+        let (blocker, (good, failed, panicked, later)) = runtime().block_on(async {
+            tokio::join!(blocker, async {
+                running.await.ok();
+                tokio::join!(
+                    queue.write(|conn| mark(conn, 2)),
+                    queue.write(move |conn| {
+                        let seen = diesel::sql_query("SELECT id FROM marks WHERE id = 2")
+                            .load::<Mark>(conn)?;
+                        assert_eq!(seen.len(), 1, "the group shares one transaction");
+                        assert!(!marks(&reader).contains(&2), "and has not committed yet");
+                        mark(conn, 3)?;
+                        Err::<(), _>(StoreError::Constraint("refused".into()))
+                    }),
+                    queue.write(|conn| {
+                        mark(conn, 4)?;
+                        panic!("a bug in a handler");
+                        #[allow(unreachable_code)]
+                        Ok::<(), StoreError>(())
+                    }),
+                    async {
+                        // Polled after the three writes were queued: let the held one go.
+                        release.send(()).ok();
+                        queue.write(|conn| mark(conn, 5)).await
+                    },
+                )
+            })
         });
         assert!(blocker.is_ok() && good.is_ok() && later.is_ok());
         assert!(matches!(failed, Err(StoreError::Constraint(_))));
         assert!(matches!(panicked, Err(StoreError::Panicked)));
-        assert_eq!(marks(&db), vec![1, 2, 5]);
-        drop((db, queue));
-        let _ = std::fs::remove_dir_all(dir);
+        assert_eq!(scratch.marks(), vec![1, 2, 5]);
+    }
+
+    /// When the group's commit fails (here a deferred foreign key), no write of it is
+    /// acknowledged, the one whose own work succeeded included, and none is stored.
+    #[test]
+    fn a_group_that_does_not_commit_answers_every_write_not_committed() {
+        let scratch = Scratch::new(Duration::from_secs(5));
+        let queue = scratch.queue();
+        let (blocker, running, release) = holding_write(&queue);
+        let (blocker, (good, dangling)) = runtime().block_on(async {
+            tokio::join!(blocker, async {
+                running.await.ok();
+                tokio::join!(queue.write(|conn| mark(conn, 2)), async {
+                    let dangling = queue.write(|conn| {
+                        conn.batch_execute(
+                            "PRAGMA defer_foreign_keys = ON; INSERT INTO notes VALUES (99);",
+                        )?;
+                        Ok::<(), StoreError>(())
+                    });
+                    tokio::pin!(dangling);
+                    poll_once(dangling.as_mut()).await;
+                    release.send(()).ok();
+                    dangling.await
+                })
+            })
+        });
+        assert!(blocker.is_ok());
+        assert!(matches!(good, Err(StoreError::NotCommitted(_))), "{good:?}");
+        assert!(
+            matches!(dangling, Err(StoreError::NotCommitted(_))),
+            "{dangling:?}"
+        );
+        assert_eq!(scratch.marks(), vec![1]);
+        // The thread goes on.
+        runtime()
+            .block_on(queue.write(|conn| mark(conn, 6)))
+            .expect("later write");
+        assert_eq!(scratch.marks(), vec![1, 6]);
+    }
+
+    /// A write that waited longer than a pooled connection would be waited for is
+    /// answered busy, without running.
+    #[test]
+    fn a_write_that_waited_too_long_is_busy_and_not_run() {
+        let scratch = Scratch::new(Duration::from_millis(100));
+        let queue = scratch.queue();
+        let (blocker, running, release) = holding_write(&queue);
+        let (blocker, late) = runtime().block_on(async {
+            tokio::join!(blocker, async {
+                running.await.ok();
+                let late = queue.write(|conn| mark(conn, 2));
+                tokio::pin!(late);
+                // Queue it, then hold the writer past its wait.
+                poll_once(late.as_mut()).await;
+                std::thread::sleep(Duration::from_millis(300));
+                release.send(()).ok();
+                late.await
+            })
+        });
+        assert!(blocker.is_ok());
+        assert!(matches!(late, Err(StoreError::Busy(_))), "{late:?}");
+        assert_eq!(scratch.marks(), vec![1]);
+    }
+
+    /// Polls a future once, so that an `async fn` runs up to its first wait.
+    async fn poll_once<F: std::future::Future + Unpin>(future: F) {
+        let mut future = Some(future);
+        std::future::poll_fn(|cx| {
+            if let Some(f) = future.as_mut() {
+                let _ = std::pin::Pin::new(f).poll(cx);
+            }
+            std::task::Poll::Ready(())
+        })
+        .await
     }
 }
