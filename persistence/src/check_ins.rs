@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use tandem_domain::check_in::Entry;
 use tandem_domain::ids::{PairingId, UserId};
 
-use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
+use crate::convert::{corrupt, from_db_time, parse_id, to_db_time, StoredTime};
 use crate::db::on_engine;
 use crate::schema::check_in_entries;
 use crate::{DbConn, StoreError};
@@ -20,7 +20,9 @@ struct Row {
     user_id: String,
     rating: i32,
     note: Option<String>,
+    #[diesel(deserialize_as = StoredTime)]
     completed_at: NaiveDateTime,
+    #[diesel(deserialize_as = StoredTime)]
     updated_at: NaiveDateTime,
 }
 

@@ -8,7 +8,7 @@ use tandem_domain::pairing::{Pairing, PairingStatus, Partner};
 use tandem_domain::program::ProgramSummary;
 use tandem_domain::template::GuideWeek;
 
-use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
+use crate::convert::{corrupt, from_db_time, parse_id, to_db_time, StoredDate, StoredTime};
 use crate::db::on_engine;
 use crate::page::load_page;
 use crate::schema::pairings;
@@ -26,7 +26,9 @@ struct PairingRow {
     mentee_user_id: String,
     introduction: String,
     status: String,
+    #[diesel(deserialize_as = StoredDate)]
     started_on: NaiveDate,
+    #[diesel(deserialize_as = StoredTime)]
     created_at: NaiveDateTime,
     ended_at: Option<NaiveDateTime>,
     ended_by: Option<String>,
