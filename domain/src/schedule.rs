@@ -42,6 +42,9 @@ impl Schedule {
     pub fn new(started_on: NaiveDate, cadence_days: u16, check_ins: u16, tz: Tz) -> Self {
         let cadence = u64::from(cadence_days.max(1));
         let mut slots = Vec::with_capacity(usize::from(check_ins));
+        // Each window opens when the one before closes: one time-zone conversion per
+        // boundary, not two per check-in (they were most of a page of pairings' schedules).
+        let mut opens_at = day_start(started_on, tz);
         for number in 1..=check_ins {
             let offset = u64::from(number - 1) * cadence;
             let Some(due_on) = started_on.checked_add_days(Days::new(offset)) else {
@@ -53,13 +56,15 @@ impl Schedule {
             let Some(closes_on) = next_due.pred_opt() else {
                 break;
             };
+            let closes_at = day_start(next_due, tz);
             slots.push(Slot {
                 number,
                 due_on,
                 closes_on,
-                opens_at: day_start(due_on, tz),
-                closes_at: day_start(next_due, tz),
+                opens_at,
+                closes_at,
             });
+            opens_at = closes_at;
         }
         Self { slots }
     }
