@@ -18,6 +18,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use crate::pooled::{note_connection_lost, PooledDb};
 use crate::writer::WriteQueue;
 use crate::StoreError;
 
@@ -79,11 +80,11 @@ pub struct ConnectionManager {
 const LOCK_WAIT_MS: u32 = 5000;
 
 impl ManageConnection for ConnectionManager {
-    type Connection = DbConn;
+    type Connection = PooledDb;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConn, r2d2::Error> {
-        match self.engine {
+    fn connect(&self) -> Result<PooledDb, r2d2::Error> {
+        let opened = match self.engine {
             Engine::Postgres => {
                 let mut conn = diesel::PgConnection::establish(&self.url)?;
                 let session = if self.read_only {
@@ -109,19 +110,39 @@ impl ManageConnection for ConnectionManager {
                 .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
                 Ok(DbConn::Sqlite(conn))
             }
+        };
+        match opened {
+            Ok(conn) => Ok(PooledDb::new(conn)),
+            Err(e) => {
+                note_connection_lost();
+                Err(r2d2::Error::ConnectionError(e))
+            }
         }
-        .map_err(r2d2::Error::ConnectionError)
     }
 
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
+    /// Asks the server only about a connection the pool cannot vouch for
+    /// (`PooledDb::is_trusted`).
+    fn is_valid(&self, conn: &mut PooledDb) -> Result<(), r2d2::Error> {
+        if conn.is_trusted(Instant::now()) {
+            return Ok(());
+        }
+        match conn.batch_execute("SELECT 1") {
+            Ok(()) => {
+                conn.proven_alive();
+                Ok(())
+            }
+            Err(e) => {
+                note_connection_lost();
+                Err(r2d2::Error::QueryError(e))
+            }
+        }
     }
 
     /// A connection left mid-transaction or lost (a panic, a dropped server) is not
     /// handed out again.
-    fn has_broken(&self, conn: &mut DbConn) -> bool {
+    fn has_broken(&self, conn: &mut PooledDb) -> bool {
         use diesel::r2d2::R2D2Connection;
+        conn.returned(Instant::now());
         std::thread::panicking() || conn.is_broken()
     }
 }
@@ -214,7 +235,7 @@ impl Db {
         mut on_step: impl FnMut(MigrationStep<'_>),
     ) -> Result<usize, StoreError> {
         let mut conn = self.writer.get().map_err(StoreError::Unavailable)?;
-        match &mut *conn {
+        match &mut **conn {
             DbConn::Postgres(c) => apply_each(c, POSTGRES_MIGRATIONS, &mut on_step),
             DbConn::Sqlite(c) => apply_each(c, SQLITE_MIGRATIONS, &mut on_step),
         }

@@ -50,6 +50,13 @@ impl StoreError {
             other => StoreError::NotCommitted(other.to_string()),
         }
     }
+
+    /// The session is gone: recorded, so that the pool proves every connection alive
+    /// again before handing it out (`pooled`).
+    fn connection_lost(cause: &str) -> StoreError {
+        crate::pooled::note_connection_lost();
+        StoreError::ConnectionLost(cause.to_owned())
+    }
 }
 
 /// The rule (a trigger on both engines) that refuses to pair two members blocked in the
@@ -81,9 +88,9 @@ impl From<DieselError> for StoreError {
             DieselError::DatabaseError(
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 ref info,
-            ) => StoreError::ConnectionLost(info.message().to_owned()),
+            ) => StoreError::connection_lost(info.message()),
             DieselError::DatabaseError(_, ref info) if is_connection_lost(info.message()) => {
-                StoreError::ConnectionLost(info.message().to_owned())
+                StoreError::connection_lost(info.message())
             }
             DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, ref info) => {
                 StoreError::Busy(info.message().to_owned())

@@ -18,6 +18,7 @@ pub mod messages;
 pub mod notifications;
 mod page;
 pub mod pairings;
+mod pooled;
 pub mod programs;
 pub mod refresh_tokens;
 pub mod reports;
