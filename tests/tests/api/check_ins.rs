@@ -112,6 +112,15 @@ fn a_pair_follows_the_program_from_the_first_check_in_to_completion() {
     assert_eq!(entry["note"], Value::Null);
     assert_eq!(entry["completed_at"], first_completed_at.as_str());
     assert_ne!(entry["updated_at"], entry["completed_at"]);
+    // The answer is built from what was written; a read finds the same stored.
+    let stored = check_ins(&app, &bea, &pairing).body["items"][0]["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .find(|e| e["user_id"] == bea.id.as_str())
+        .cloned()
+        .expect("Bea's stored entry");
+    assert_eq!(stored, entry);
 
     // Week 2 passes without anyone checking in.
     app.clock.set(instant("2027-03-15T12:00:00Z"));
