@@ -71,21 +71,6 @@ impl AppState {
         web::block(move || db.read(f)).await?
     }
 
-    /// `read` for a bearer, meant for the hot reads made of a few key lookups: the
-    /// account's existence is checked first, on the same connection, and `f` gets the
-    /// caller (401 for a deleted account, as `AuthUser`). Runs as `read_hot` does.
-    pub async fn read_as<T, F>(&self, bearer: Bearer, f: F) -> Result<T, ApiError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut DbConn, AuthUser) -> Result<T, ApiError> + Send + 'static,
-    {
-        self.read_hot(move |conn| {
-            let caller = bearer.check(conn)?;
-            f(conn, caller)
-        })
-        .await
-    }
-
     /// `read` for the hot reads made of a few key lookups.
     ///
     /// On SQLite, when a reader is idle, it runs on the async worker itself: such reads
@@ -111,7 +96,8 @@ impl AppState {
         }
     }
 
-    /// `write` for a bearer, checked as in `read_as`.
+    /// `write` for a bearer: the account's existence is checked first, in the same
+    /// transaction, and `f` gets the caller (401 for a deleted account, as `AuthUser`).
     pub async fn write_as<T, F>(&self, bearer: Bearer, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,

@@ -172,6 +172,22 @@ pub fn end(conn: &mut DbConn, pairing: &Pairing) -> Result<bool, StoreError> {
     Ok(true)
 }
 
+/// A partner's face as the pairing reads select it, from `users` or its `MENTORS` alias.
+const PARTNER: (
+    crate::schema::users::display_name,
+    crate::schema::users::deleted_at,
+    crate::schema::users::time_zone,
+) = (
+    crate::schema::users::display_name,
+    crate::schema::users::deleted_at,
+    crate::schema::users::time_zone,
+);
+type PartnerRow = (String, Option<NaiveDateTime>, String);
+
+fn face((name, deleted_at, zone): PartnerRow) -> Face {
+    Face::of_row(&name, deleted_at, &zone)
+}
+
 /// A pairing with what its reads need around it, in one query: its version, its
 /// program's summary row and stored guide, both partners' faces, whether the viewer's
 /// account exists and their role in the program's group (none for a non-member).
@@ -220,8 +236,6 @@ pub fn find_in_context(
 ) -> Result<Option<InContext>, StoreError> {
     use crate::schema::{memberships, programs, users};
     let mentors = crate::users::MENTORS;
-    let partner = (users::display_name, users::deleted_at, users::time_zone);
-    type PartnerRow = (String, Option<NaiveDateTime>, String);
     // Keys on every join make this at most one row. Built in each arm: `as_select` is
     // typed by the engine.
     let row = on_engine!(conn, c => pairings::table
@@ -240,8 +254,8 @@ pub fn find_in_context(
             crate::programs::SummaryRow::as_select(),
             programs::weeks,
             memberships::role.nullable(),
-            partner,
-            mentors.fields(partner),
+            PARTNER,
+            mentors.fields(PARTNER),
             crate::users::exists_now(viewer),
         ))
         .load::<(
@@ -262,7 +276,6 @@ pub fn find_in_context(
     let viewer_role = role
         .map(|raw| Role::parse(&raw).ok_or_else(|| corrupt(format!("role {raw:?}"))))
         .transpose()?;
-    let face = |(name, deleted_at, zone): PartnerRow| Face::of_row(&name, deleted_at, &zone);
     Ok(Some(InContext {
         pairing: pairing.try_into()?,
         version,
@@ -536,8 +549,6 @@ pub fn list_for_user(
     let after = after.map(|id| id.to_string());
     let fetch = i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1;
     let mentors = crate::users::MENTORS;
-    let partner = (users::display_name, users::deleted_at, users::time_zone);
-    type PartnerRow = (String, Option<NaiveDateTime>, String);
     // The membership as a join (unique on group and user, so one row per pairing), not
     // an `IN` subquery: SQLite then starts from the partner indexes (a multi-index OR)
     // instead of every pairing of the caller's groups. Two fixed shapes (first page, a
@@ -560,8 +571,8 @@ pub fn list_for_user(
             .select((
                 PairingRow::as_select(),
                 crate::programs::SummaryRow::as_select(),
-                mentors.fields(partner),
-                partner,
+                mentors.fields(PARTNER),
+                PARTNER,
                 crate::users::exists_now(user_id),
             ))
             .order(pairings::id.desc())
@@ -571,7 +582,6 @@ pub fn list_for_user(
             None => query.load(c),
         }
     })?;
-    let face = |(name, deleted_at, zone): PartnerRow| Face::of_row(&name, deleted_at, &zone);
     let mut user_exists = None;
     let rows = rows
         .into_iter()

@@ -31,10 +31,10 @@ impl FromRequest for AuthUser {
 }
 
 /// A verified access token whose account is not yet known to exist. The hot paths take
-/// it instead of `AuthUser` and run with `AppState::read_as`/`write_as`, which make the
-/// same check as the first statement of their own transaction: one primary-key read,
-/// without a second trip through the pool and the blocking threads. The user id stays
-/// private, so a handler cannot use it before the check.
+/// it instead of `AuthUser` and check it on their own connection: reads inside their
+/// query (`check_within`), writes as the first statement of their transaction
+/// (`AppState::write_as`), without a second trip through the pool and the blocking
+/// threads. The user id stays private, so a handler cannot use it before the check.
 #[derive(Debug, Clone, Copy)]
 pub struct Bearer(UserId);
 
