@@ -1,5 +1,6 @@
 //! Tandem's HTTP API: actix-web routes, JWT auth, problem+json errors, the OpenAPI spec.
 
+pub mod allocator;
 pub mod app;
 pub mod auth;
 pub mod config;

@@ -329,8 +329,9 @@ impl Program {
 
     /// The guide weeks a pair follows: as many as the program lasts.
     pub fn guide(&self) -> &[GuideWeek] {
-        let weeks = usize::from(guide_length(self.settings.duration_weeks, self.weeks.len()));
-        &self.weeks[..weeks]
+        let length = guide_length(self.settings.duration_weeks, self.weeks.len());
+        // Never longer than the guide: the whole of it is the same.
+        followed_weeks(&self.weeks, length).unwrap_or(&self.weeks)
     }
 
     /// What reads about its pairings need of the program.
@@ -354,10 +355,9 @@ pub fn guide_length(duration_weeks: u16, guide_weeks: usize) -> u16 {
         .min(duration_weeks)
 }
 
-/// The weeks of its guide a program follows, from the whole stored guide.
-pub fn followed_weeks(duration_weeks: u16, mut weeks: Vec<GuideWeek>) -> Vec<GuideWeek> {
-    weeks.truncate(usize::from(guide_length(duration_weeks, weeks.len())));
-    weeks
+/// The weeks of its guide a program follows: the first `guide_length` of them.
+pub fn followed_weeks(weeks: &[GuideWeek], guide_length: u16) -> Option<&[GuideWeek]> {
+    weeks.get(..usize::from(guide_length))
 }
 
 /// A program as a pairing's reads need it: its name, group, status and schedule, without
@@ -393,6 +393,11 @@ mod tests {
         assert_eq!(usize::from(summary.guide_length), program.guide().len());
         assert_eq!(summary.cadence_days, program.settings.cadence_days);
         assert_eq!(summary.name, program.settings.name);
+        let followed = followed_weeks(&program.weeks, summary.guide_length);
+        assert_eq!(followed, Some(program.guide()));
+        // A length beyond the stored guide is no prefix of it.
+        let too_long = u16::try_from(program.weeks.len() + 1).unwrap_or(u16::MAX);
+        assert_eq!(followed_weeks(&program.weeks, too_long), None);
     }
 
     fn draft() -> Program {

@@ -10,6 +10,7 @@
 //! taking locks behind the caller's back.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
@@ -18,6 +19,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use crate::guides::Guides;
 use crate::pooled::{note_connection_lost, PooledDb};
 use crate::writer::WriteQueue;
 use crate::StoreError;
@@ -158,6 +160,7 @@ pub struct Db {
     readers: Pool,
     writer: Pool,
     queue: Option<WriteQueue>,
+    guides: Arc<Guides>,
 }
 
 /// How to open the database.
@@ -194,6 +197,7 @@ impl Db {
                 readers: build(config.pool_size, true)?,
                 writer: build(config.pool_size, false)?,
                 queue: None,
+                guides: Arc::default(),
             }),
             Engine::Sqlite => {
                 if let Some(parent) = Path::new(&config.url).parent() {
@@ -214,6 +218,7 @@ impl Db {
                     readers,
                     queue: Some(WriteQueue::start(writer.clone(), config.connect_timeout)?),
                     writer,
+                    guides: Arc::default(),
                 })
             }
         }
@@ -221,6 +226,12 @@ impl Db {
 
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// The programs' guides this process has parsed (see `guides`), for the closures
+    /// given to `read` and `write`.
+    pub fn guides(&self) -> &Arc<Guides> {
+        &self.guides
     }
 
     /// Applies pending migrations; answers how many ran.

@@ -12,6 +12,7 @@ pub mod enrolments;
 pub mod erasure;
 mod error;
 pub mod groups;
+pub mod guides;
 pub mod idempotency;
 pub mod insights;
 pub mod messages;

@@ -6,10 +6,10 @@ use tandem_domain::group::Role;
 use tandem_domain::ids::{PairingId, ProgramId, UserId};
 use tandem_domain::pairing::{Pairing, PairingStatus, Partner};
 use tandem_domain::program::ProgramSummary;
-use tandem_domain::template::GuideWeek;
 
 use crate::convert::{corrupt, from_db_time, parse_id, to_db_time, StoredDate, StoredTime};
 use crate::db::on_engine;
+use crate::guides::{FollowedGuide, Guides};
 use crate::page::load_page;
 use crate::schema::pairings;
 use crate::users::Face;
@@ -189,8 +189,9 @@ fn face((name, deleted_at, zone): PartnerRow) -> Face {
 }
 
 /// A pairing with what its reads need around it, in one query: its version, its
-/// program's summary row and stored guide, both partners' faces, whether the viewer's
-/// account exists and their role in the program's group (none for a non-member).
+/// program's summary row, both partners' faces, whether the viewer's account exists and
+/// their role in the program's group (none for a non-member). The guide is not read
+/// here: `guided` takes it from the process's parsed guides.
 pub struct InContext {
     pub pairing: Pairing,
     /// The pairing's version, for its ETag. Bumped by every write a reader can see (an
@@ -205,8 +206,6 @@ pub struct InContext {
     /// The mentee's name and zone: the schedule's time zone.
     pub mentee: Face,
     program: crate::programs::SummaryRow,
-    /// The program's stored guide, parsed only by `guided`.
-    weeks: String,
 }
 
 impl InContext {
@@ -220,8 +219,11 @@ impl InContext {
     #[allow(clippy::type_complexity)]
     pub fn guided(
         self,
-    ) -> Result<(Pairing, Option<Role>, ProgramSummary, Vec<GuideWeek>), StoreError> {
-        let (program, guide) = self.program.into_guided(&self.weeks)?;
+        conn: &mut DbConn,
+        guides: &Guides,
+    ) -> Result<(Pairing, Option<Role>, ProgramSummary, FollowedGuide), StoreError> {
+        let program = self.program.into_summary()?;
+        let guide = guides.followed(conn, &program)?;
         Ok((self.pairing, self.viewer_role, program, guide))
     }
 }
@@ -252,7 +254,6 @@ pub fn find_in_context(
             PairingRow::as_select(),
             pairings::version,
             crate::programs::SummaryRow::as_select(),
-            programs::weeks,
             memberships::role.nullable(),
             PARTNER,
             mentors.fields(PARTNER),
@@ -262,7 +263,6 @@ pub fn find_in_context(
             PairingRow,
             i64,
             crate::programs::SummaryRow,
-            String,
             Option<String>,
             PartnerRow,
             PartnerRow,
@@ -270,7 +270,7 @@ pub fn find_in_context(
         )>(c))?
     .into_iter()
     .next();
-    let Some((pairing, version, program, weeks, role, mentee, mentor, viewer_exists)) = row else {
+    let Some((pairing, version, program, role, mentee, mentor, viewer_exists)) = row else {
         return Ok(None);
     };
     let viewer_role = role
@@ -284,7 +284,6 @@ pub fn find_in_context(
         mentor: face(mentor),
         mentee: face(mentee),
         program,
-        weeks,
     }))
 }
 

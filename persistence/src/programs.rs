@@ -4,10 +4,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use tandem_domain::ids::{GroupId, ProgramId};
 use tandem_domain::program::{
-    followed_weeks, guide_length, MatchingMode, Program, ProgramSettings, ProgramStatus,
-    ProgramSummary,
+    guide_length, MatchingMode, Program, ProgramSettings, ProgramStatus, ProgramSummary,
 };
-use tandem_domain::template::GuideWeek;
 use tandem_domain::template::Language;
 
 use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
@@ -99,23 +97,6 @@ impl SummaryRow {
             guide_length: guide_length(small(self.duration_weeks, "duration")?, stored_weeks),
             name: self.name,
         })
-    }
-
-    /// The summary and the weeks of the guide the program follows, from the stored
-    /// guide (`weeks`, its JSON text).
-    pub(crate) fn into_guided(
-        self,
-        weeks: &str,
-    ) -> Result<(ProgramSummary, Vec<GuideWeek>), StoreError> {
-        let weeks: Vec<GuideWeek> =
-            serde_json::from_str(weeks).map_err(|e| corrupt(format!("program weeks: {e}")))?;
-        let duration = small(self.duration_weeks, "duration")?;
-        let weeks = followed_weeks(duration, weeks);
-        let summary = self.into_summary()?;
-        if usize::from(summary.guide_length) != weeks.len() {
-            return Err(corrupt("program week count"));
-        }
-        Ok((summary, weeks))
     }
 }
 

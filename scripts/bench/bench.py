@@ -277,6 +277,9 @@ def bench_engine(engine, binary, database_url, args, results_dir):
             "rps_per_repetition": [round(r["rps"], 1) for r in runs[name]],
             "non_2xx": sum(r["non_2xx"] for r in runs[name]),
             "socket_errors": sum(r["socket_errors"] for r in runs[name]),
+            # wrk counts an answer later than its 2 s timeout as a socket error too.
+            "socket_error_kinds": {kind: sum(r["socket_error_kinds"][kind] for r in runs[name])
+                                   for kind in ("connect", "read", "write", "timeout")},
             "target": None if not target else {"min_ratio": target[0], "max_p99_ms": target[1]},
             "meets_target": verdict,
         }
@@ -342,6 +345,8 @@ def main():
     parser.add_argument("--postgres", default=os.environ.get("TANDEM_BENCH_DATABASE_URL"),
                         help="a PostgreSQL server URL; a fresh database is made on it")
     parser.add_argument("--results", default=str(ROOT / "bench" / "results"))
+    parser.add_argument("--no-sqlite", action="store_true",
+                        help="only PostgreSQL (with --postgres), e.g. to compare binaries on it")
     parser.add_argument("--endpoints", default=None,
                         help="comma-separated subset to drive, e.g. one_pairing (the ceiling always runs)")
     parser.add_argument("--linger", action="store_true",
@@ -355,11 +360,12 @@ def main():
     results = []
     for scale in [float(s) for s in args.scales.split(",")]:
         args.scale = scale
-        sqlite_dir = pathlib.Path(tempfile.mkdtemp(prefix="tandem-bench-db-"))
-        try:
-            results.append(bench_engine("sqlite", args.binary, str(sqlite_dir / "bench.db"), args, results_dir))
-        finally:
-            shutil.rmtree(sqlite_dir, ignore_errors=True)
+        if not args.no_sqlite:
+            sqlite_dir = pathlib.Path(tempfile.mkdtemp(prefix="tandem-bench-db-"))
+            try:
+                results.append(bench_engine("sqlite", args.binary, str(sqlite_dir / "bench.db"), args, results_dir))
+            finally:
+                shutil.rmtree(sqlite_dir, ignore_errors=True)
         if args.postgres:
             name = f"tandem_bench_{os.getpid()}"
             server_url = args.postgres.rsplit("/", 1)[0]

@@ -68,7 +68,9 @@ function done(summary, latency, _)
   local e = summary.errors
   io.write(string.format(
     '\nBENCH_JSON {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"max_us":%d,' ..
-    '"non_2xx":%d,"socket_errors":%d}\n',
+    '"non_2xx":%d,"socket_errors":%d,' ..
+    '"socket_error_kinds":{"connect":%d,"read":%d,"write":%d,"timeout":%d}}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    latency.max, non, e.connect + e.read + e.write + e.timeout))
+    latency.max, non, e.connect + e.read + e.write + e.timeout,
+    e.connect, e.read, e.write, e.timeout))
 end

@@ -280,11 +280,12 @@ pub async fn list_pairing_check_ins(
 ) -> Result<HttpResponse, ApiError> {
     let id = PairingId(path.into_inner());
     let now = state.now();
+    let guides = state.db.guides().clone();
     let list = state
         .read_hot(move |conn| {
             let (caller, found) = visible_in_context_to(conn, id, bearer)?;
             let zone = found.mentee.time_zone;
-            let (pairing, _, program, guide) = found.guided()?;
+            let (pairing, _, program, guide) = found.guided(conn, &guides)?;
             let journey = Journey::following(pairing, &program, zone);
             pairing_check_ins(conn, &journey, &guide, caller.0, now)
         })
@@ -381,6 +382,7 @@ pub async fn record_check_in(
     let input = EntryInput::parse(rating, body.0.note.as_deref())
         .map_err(tandem_domain::DomainError::Invalid)?;
     let now = state.now();
+    let guides = state.db.guides().clone();
     let tagged = state
         .write_as(bearer, move |conn, caller| {
             // One writer per pairing at a time, and everything read under its lock: a
@@ -389,7 +391,7 @@ pub async fn record_check_in(
             pairings::lock(conn, id).map_err(crate::error::not_found_as("pairing"))?;
             let found = visible_in_context(conn, id, caller.0)?;
             let zone = found.mentee.time_zone;
-            let (pairing, _, program, guide) = found.guided()?;
+            let (pairing, _, program, guide) = found.guided(conn, &guides)?;
             let journey = Journey::following(pairing, &program, zone);
             let slot = *journey
                 .schedule

@@ -541,8 +541,10 @@ fn pairings_show_the_check_in_open_now_then_the_next_until_the_end() {
     assert_eq!(next(&bea), Value::Null);
 }
 
+/// Each node keeps the guides it parsed (persistence/src/guides.rs): that is right only
+/// while a program's guide never changes once written, which the database enforces.
 #[test]
-fn the_database_keeps_a_programs_week_count_whoever_writes_its_guide() {
+fn the_database_refuses_to_change_a_programs_guide_once_written() {
     let app = TestApp::spawn();
     let PairedProgram {
         mentee: bea,
@@ -550,24 +552,32 @@ fn the_database_keeps_a_programs_week_count_whoever_writes_its_guide() {
         pairing,
         ..
     } = app.short_program(3, "UTC", "UTC", "2027-03-01T10:00:00Z");
-    assert_eq!(pairing["completes_on"], "2027-03-21");
-    // A writer that knows nothing of the stored count (a node of the previous release
-    // during a rolling deploy) leaves the guide with only its first week.
+    app.clock.set(instant("2027-03-16T00:00:00Z"));
+    // The guide parsed and kept by this server.
+    let before = check_ins(&app, &bea, &pairing);
+    assert_eq!(before.status, 200, "{}", before.text);
+    assert_eq!(before.body["items"].as_array().map(Vec::len), Some(3));
+    // A writer going around the API (or a node of another release) cannot shorten it.
     let first_week = serde_json::to_string(&json!([program["weeks"][0]])).expect("json");
     let id = program["id"].as_str().expect("program id");
-    tandem_tests::db::connect(app.database_url()).execute(&format!(
+    let mut db = tandem_tests::db::connect(app.database_url());
+    let refused = db.try_execute(&format!(
         "UPDATE programs SET weeks = '{}' WHERE id = '{id}'",
         first_week.replace('\'', "''")
     ));
-    let list = check_ins(&app, &bea, &pairing);
-    assert_eq!(list.status, 200, "{}", list.text);
-    assert_eq!(list.body["items"].as_array().map(Vec::len), Some(1));
-    let seen = app
-        .get(&format!(
-            "/v1/pairings/{}",
-            pairing["id"].as_str().expect("id")
-        ))
+    let error = refused.expect_err("a changed guide must be refused");
+    assert!(error.contains("programs_guide_fixed"), "{error}");
+    // Writing the same guide again, or changing other columns, is no change to it.
+    db.execute(&format!(
+        "UPDATE programs SET weeks = weeks, description = 'Now shorter' WHERE id = '{id}'"
+    ));
+    let after = check_ins(&app, &bea, &pairing);
+    assert_eq!(after.status, 200, "{}", after.text);
+    assert_eq!(after.body["items"], before.body["items"]);
+    let stored = app
+        .get(&format!("/v1/programs/{id}"))
         .token(&bea.token)
         .send();
-    assert_eq!(seen.body["completes_on"], "2027-03-07", "{}", seen.text);
+    assert_eq!(stored.body["weeks"], program["weeks"], "{}", stored.text);
+    assert_eq!(stored.body["description"], "Now shorter");
 }

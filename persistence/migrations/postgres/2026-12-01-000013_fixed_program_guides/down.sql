@@ -1,0 +1,2 @@
+DROP TRIGGER programs_guide_fixed ON programs;
+DROP FUNCTION programs_guide_fixed();

@@ -1,0 +1,1 @@
+DROP TRIGGER programs_guide_fixed;
