@@ -28,7 +28,7 @@ use crate::routes::{
     auth, calendar, check_ins, enrolments, export, groups, health, insights, matching, me, members,
     messages, notifications, pairings, programs, safety,
 };
-use crate::state::{AppState, MetricsToken};
+use crate::state::{AppState, DbTurns, MetricsToken};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -145,6 +145,7 @@ impl Application {
             interval,
         });
         let state = web::Data::new(AppState {
+            turns: DbTurns::for_pools(&db),
             db,
             jwt: JwtKeys::new(&config.jwt_secret),
             clock,

@@ -19,6 +19,7 @@ pub mod progress;
 pub mod routes;
 pub mod state;
 pub mod telemetry;
+pub mod turns;
 pub mod workflows;
 
 pub use app::{AppConfig, Application};

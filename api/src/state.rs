@@ -13,9 +13,12 @@ use crate::config::PublicUrl;
 use crate::error::ApiError;
 use crate::extract::{AuthUser, Bearer};
 use crate::limits::{Account, AuthLimits};
+use crate::turns::Turns;
 
 pub struct AppState {
     pub db: Db,
+    /// Turns at the readers' and the writers' pools, in order of arrival.
+    pub turns: DbTurns,
     pub jwt: JwtKeys,
     pub clock: Arc<dyn Clock>,
     pub passwords: PasswordHashing,
@@ -27,6 +30,22 @@ pub struct AppState {
     pub metrics_token: Option<MetricsToken>,
     /// How long a data export may take in all.
     pub export_deadline: std::time::Duration,
+}
+
+/// The handlers' turns at each pool (see `turns`).
+pub struct DbTurns {
+    readers: Turns,
+    writers: Turns,
+}
+
+impl DbTurns {
+    pub fn for_pools(db: &Db) -> Self {
+        let [readers, writer] = db.pool_usage();
+        Self {
+            readers: Turns::new(readers.max, db.longest_wait()),
+            writers: Turns::new(writer.max, db.longest_wait()),
+        }
+    }
 }
 
 /// The metrics bearer token, kept as its SHA-256: comparing digests takes the same time
@@ -67,8 +86,13 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
     {
+        let turn = self.turns.readers.take().await?;
         let db = self.db.clone();
-        web::block(move || db.read(f)).await?
+        web::block(move || {
+            let _turn = turn;
+            db.read(f)
+        })
+        .await?
     }
 
     /// `read` for the hot reads made of a few key lookups.
@@ -121,7 +145,12 @@ impl AppState {
         if let Some(queue) = self.db.write_queue() {
             return queue.write(f).await;
         }
+        let turn = self.turns.writers.take().await?;
         let db = self.db.clone();
-        web::block(move || db.write(f)).await?
+        web::block(move || {
+            let _turn = turn;
+            db.write(f)
+        })
+        .await?
     }
 }

@@ -161,6 +161,7 @@ pub struct Db {
     writer: Pool,
     queue: Option<WriteQueue>,
     guides: Arc<Guides>,
+    longest_wait: Duration,
 }
 
 /// How to open the database.
@@ -198,6 +199,7 @@ impl Db {
                 writer: build(config.pool_size, false)?,
                 queue: None,
                 guides: Arc::default(),
+                longest_wait: config.connect_timeout,
             }),
             Engine::Sqlite => {
                 if let Some(parent) = Path::new(&config.url).parent() {
@@ -219,6 +221,7 @@ impl Db {
                     queue: Some(WriteQueue::start(writer.clone(), config.connect_timeout)?),
                     writer,
                     guides: Arc::default(),
+                    longest_wait: config.connect_timeout,
                 })
             }
         }
@@ -226,6 +229,18 @@ impl Db {
 
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// The writer pool, for tests that run a `WriteQueue` of their own.
+    #[cfg(test)]
+    pub(crate) fn writer_pool(&self) -> &Pool {
+        &self.writer
+    }
+
+    /// How long a caller waits at most for a pooled connection (or, on SQLite, for the
+    /// writer thread) before it is told the database is busy.
+    pub fn longest_wait(&self) -> Duration {
+        self.longest_wait
     }
 
     /// The programs' guides this process has parsed (see `guides`), for the closures

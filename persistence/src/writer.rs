@@ -274,6 +274,7 @@ mod tests {
 
     struct Scratch {
         db: Db,
+        queue: WriteQueue,
         dir: std::path::PathBuf,
     }
 
@@ -281,12 +282,15 @@ mod tests {
         /// An SQLite database whose writes wait for the writer at most `longest_wait`.
         fn new(longest_wait: Duration) -> Self {
             let dir = std::env::temp_dir().join(format!("tandem-writer-{}", uuid::Uuid::new_v4()));
+            // Opening may take longer than the wait under test while other tests run: the
+            // queue under test gets its own writer thread with the short wait.
             let db = Db::open(&DbConfig {
                 url: dir.join("test.db").to_string_lossy().into_owned(),
                 pool_size: 2,
-                connect_timeout: longest_wait,
+                connect_timeout: Duration::from_secs(10),
             })
             .expect("open");
+            let queue = WriteQueue::start(db.writer_pool().clone(), longest_wait).expect("queue");
             db.write(|conn| {
                 conn.batch_execute(
                     "CREATE TABLE marks (id INTEGER PRIMARY KEY);
@@ -295,14 +299,11 @@ mod tests {
                 .map_err(StoreError::from)
             })
             .expect("tables");
-            Self { db, dir }
+            Self { db, queue, dir }
         }
 
         fn queue(&self) -> WriteQueue {
-            self.db
-                .write_queue()
-                .expect("SQLite has a writer thread")
-                .clone()
+            self.queue.clone()
         }
 
         fn marks(&self) -> Vec<i64> {

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -368,10 +369,12 @@ def main():
                 shutil.rmtree(sqlite_dir, ignore_errors=True)
         if args.postgres:
             name = f"tandem_bench_{os.getpid()}"
-            server_url = args.postgres.rsplit("/", 1)[0]
+            # The same server and connection options (a socket folder, sslmode), another database.
+            given = urllib.parse.urlsplit(args.postgres)
+            bench_url = urllib.parse.urlunsplit(given._replace(path=f"/{name}"))
             subprocess.run(["psql", args.postgres, "-qc", f"CREATE DATABASE {name}"], check=True)
             try:
-                results.append(bench_engine("postgres", args.binary, f"{server_url}/{name}", args, results_dir))
+                results.append(bench_engine("postgres", args.binary, bench_url, args, results_dir))
             finally:
                 subprocess.run(["psql", args.postgres, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=False)
     for result in results:

@@ -26,7 +26,7 @@ use crate::etag::{self, IfMatch, IfNoneMatch};
 use crate::extract::{AuthUser, Bearer, Json, Query};
 use crate::list_response;
 use crate::pagination::{encode_cursor, PageParams};
-use crate::routes::pairings::{visible_in_context, visible_in_context_to, visible_pairing};
+use crate::routes::pairings::{visible_in_context_to, visible_pairing};
 use crate::state::AppState;
 use crate::workflows::journey::{self, Followed};
 
@@ -384,12 +384,17 @@ pub async fn record_check_in(
     let now = state.now();
     let guides = state.db.guides().clone();
     let tagged = state
-        .write_as(bearer, move |conn, caller| {
+        .write(move |conn| {
             // One writer per pairing at a time, and everything read under its lock: a
             // partner's two requests cannot both insert, and an end committed meanwhile
-            // is seen. An unknown id is the same 404 as an invisible one.
-            pairings::lock(conn, id).map_err(crate::error::not_found_as("pairing"))?;
-            let found = visible_in_context(conn, id, caller.0)?;
+            // is seen. An unknown id is the same 404 as an invisible one, once the
+            // account is known to exist (a deleted account's token is 401 everywhere).
+            if let Err(missing) = pairings::lock(conn, id) {
+                bearer.check(conn)?;
+                return Err(crate::error::not_found_as("pairing")(missing));
+            }
+            // The account is checked by the same query that reads the pairing.
+            let (caller, found) = visible_in_context_to(conn, id, bearer)?;
             let zone = found.mentee.time_zone;
             let (pairing, _, program, guide) = found.guided(conn, &guides)?;
             let journey = Journey::following(pairing, &program, zone);

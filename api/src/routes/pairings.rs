@@ -537,17 +537,7 @@ pub(crate) fn visible_pairing(
 }
 
 /// The pairing with its context (see `pairings::find_in_context`), under the same rule
-/// as `visible_pairing`, in one query.
-pub(crate) fn visible_in_context(
-    conn: &mut DbConn,
-    id: PairingId,
-    caller: UserId,
-) -> Result<pairings::InContext, ApiError> {
-    let found = pairings::find_in_context(conn, id, caller)?;
-    visible_to(found, caller)
-}
-
-/// `visible_in_context` for a bearer, whose account the same query checks.
+/// as `visible_pairing`, for a bearer whose account the same query checks.
 pub(crate) fn visible_in_context_to(
     conn: &mut DbConn,
     id: PairingId,

@@ -422,6 +422,14 @@ fn after_deletion_no_read_shows_anything_of_mine() {
     ] {
         app.get(&path).token(&bea.token).send().problem(401);
     }
+    // So does the check-in write, on her pairing and on one that does not exist.
+    for pairing in [pairing_id.to_string(), uuid::Uuid::new_v4().to_string()] {
+        app.put(&format!("/v1/pairings/{pairing}/check-ins/1"))
+            .token(&bea.token)
+            .json(&json!({"rating": 4}))
+            .send()
+            .problem(401);
+    }
     app.get("/v1/me/export")
         .token(&bea.token)
         .send()
