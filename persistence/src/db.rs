@@ -432,6 +432,32 @@ mod tests {
 
     use super::*;
 
+    /// A program's summary columns come before its large ones on SQLite (migration
+    /// 000014): reading a column after the guide walks the row's overflow pages.
+    #[test]
+    fn a_programs_summary_precedes_its_questions_and_guide() {
+        #[derive(QueryableByName)]
+        struct Column {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            name: String,
+        }
+        let mut conn = diesel::SqliteConnection::establish(":memory:").expect("in-memory SQLite");
+        apply_each(&mut conn, SQLITE_MIGRATIONS, &mut |_| {}).expect("migrations");
+        let columns: Vec<String> =
+            diesel::sql_query("SELECT name FROM pragma_table_info('programs')")
+                .load::<Column>(&mut conn)
+                .expect("columns")
+                .into_iter()
+                .map(|c| c.name)
+                .collect();
+        // Every other column, the summary's among them, comes before these two.
+        assert_eq!(
+            columns.iter().rev().take(2).collect::<Vec<_>>(),
+            ["weeks", "questions"],
+            "{columns:?}"
+        );
+    }
+
     /// `.cargo/config.toml` builds the bundled SQLite with these options; a build that
     /// lost them (another `LIBSQLITE3_FLAGS`, a system SQLite) would still work, slower.
     #[test]
