@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use tandem_persistence::StoreError;
+
 use crate::error::ApiError;
 
 pub struct Turns {
@@ -35,15 +37,17 @@ impl Turns {
         }
     }
 
-    /// Waits for a turn, in order of arrival; 503 (busy) after `longest_wait`.
+    /// Waits for a turn, in order of arrival; busy (503) after `longest_wait`, as a
+    /// write that waited that long for SQLite's writer thread is.
     pub async fn take(&self) -> Result<Turn, ApiError> {
         match tokio::time::timeout(self.longest_wait, self.free.clone().acquire_owned()).await {
             Ok(Ok(permit)) => Ok(Turn(permit)),
             // Timed out, or closed (never: nothing closes it).
-            _ => Err(ApiError::Unavailable {
-                detail: "the database is busy; retry shortly".into(),
-                retry_after_secs: 1,
-            }),
+            _ => Err(StoreError::Busy(format!(
+                "no pooled connection free within {} ms",
+                self.longest_wait.as_millis()
+            ))
+            .into()),
         }
     }
 }

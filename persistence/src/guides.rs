@@ -78,7 +78,5 @@ fn stored(conn: &mut DbConn, id: ProgramId) -> Result<Arc<[GuideWeek]>, StoreErr
         .find(id.to_string())
         .select(programs::weeks)
         .first(conn)?;
-    let weeks: Vec<GuideWeek> =
-        serde_json::from_str(&text).map_err(|e| corrupt(format!("program weeks: {e}")))?;
-    Ok(weeks.into())
+    Ok(crate::programs::parse_weeks(&text)?.into())
 }

@@ -6,7 +6,7 @@ use tandem_domain::ids::{GroupId, ProgramId};
 use tandem_domain::program::{
     guide_length, MatchingMode, Program, ProgramSettings, ProgramStatus, ProgramSummary,
 };
-use tandem_domain::template::Language;
+use tandem_domain::template::{GuideWeek, Language};
 
 use crate::convert::{corrupt, from_db_time, parse_id, to_db_time};
 use crate::page::load_page;
@@ -63,13 +63,17 @@ impl TryFrom<ProgramRow> for Program {
             status: ProgramStatus::parse(&row.status).ok_or_else(|| corrupt("program status"))?,
             questions: serde_json::from_str(&row.questions)
                 .map_err(|e| corrupt(format!("program questions: {e}")))?,
-            weeks: serde_json::from_str(&row.weeks)
-                .map_err(|e| corrupt(format!("program weeks: {e}")))?,
+            weeks: parse_weeks(&row.weeks)?,
             version: row.version,
             created_at: from_db_time(row.created_at),
             updated_at: from_db_time(row.updated_at),
         })
     }
+}
+
+/// A program's stored guide (`programs.weeks`, JSON text).
+pub(crate) fn parse_weeks(text: &str) -> Result<Vec<GuideWeek>, StoreError> {
+    serde_json::from_str(text).map_err(|e| corrupt(format!("program weeks: {e}")))
 }
 
 /// The columns a program's summary is made of: the guide is only counted (by the
