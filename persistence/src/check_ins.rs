@@ -205,35 +205,38 @@ where
         out.push_sql("UPDATE ");
         table.walk_ast(out.reborrow())?;
         out.push_sql(" SET ");
-        out.push_identifier(rating::NAME)?;
-        out.push_sql(" = ");
-        out.push_bind_param::<Integer, _>(&row.rating)?;
+        column_is::<Integer, _, _>(&mut out, rating::NAME, &row.rating)?;
         out.push_sql(", ");
-        out.push_identifier(note::NAME)?;
-        out.push_sql(" = ");
-        out.push_bind_param::<Nullable<Text>, _>(&row.note)?;
+        column_is::<Nullable<Text>, _, _>(&mut out, note::NAME, &row.note)?;
         out.push_sql(", ");
-        out.push_identifier(updated_at::NAME)?;
-        out.push_sql(" = ");
-        out.push_bind_param::<Timestamp, _>(&row.updated_at)?;
+        column_is::<Timestamp, _, _>(&mut out, updated_at::NAME, &row.updated_at)?;
         out.push_sql(", ");
         out.push_identifier(version::NAME)?;
         out.push_sql(" = ");
         out.push_identifier(version::NAME)?;
         out.push_sql(" + 1 WHERE ");
-        out.push_identifier(pairing_id::NAME)?;
-        out.push_sql(" = ");
-        out.push_bind_param::<Text, _>(&row.pairing_id)?;
+        column_is::<Text, _, _>(&mut out, pairing_id::NAME, &row.pairing_id)?;
         out.push_sql(" AND ");
-        out.push_identifier(number::NAME)?;
-        out.push_sql(" = ");
-        out.push_bind_param::<Integer, _>(&row.number)?;
+        column_is::<Integer, _, _>(&mut out, number::NAME, &row.number)?;
         out.push_sql(" AND ");
-        out.push_identifier(user_id::NAME)?;
-        out.push_sql(" = ");
-        out.push_bind_param::<Text, _>(&row.user_id)?;
+        column_is::<Text, _, _>(&mut out, user_id::NAME, &row.user_id)?;
         Ok(())
     }
+}
+
+/// `column = ?`, with `value` bound as `ST`.
+fn column_is<'b, ST, U, DB>(
+    out: &mut AstPass<'_, 'b, DB>,
+    column: &str,
+    value: &'b U,
+) -> QueryResult<()>
+where
+    DB: diesel::backend::Backend + diesel::sql_types::HasSqlType<ST>,
+    U: ToSql<ST, DB>,
+{
+    out.push_identifier(column)?;
+    out.push_sql(" = ");
+    out.push_bind_param::<ST, U>(value)
 }
 
 impl<Conn> RunQueryDsl<Conn> for UpdateEntry<'_> {}
