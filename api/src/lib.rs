@@ -10,6 +10,7 @@ pub mod etag;
 pub mod extract;
 pub mod idempotency;
 pub mod jobs;
+pub mod json_time;
 pub mod language;
 pub mod limits;
 pub mod metrics;

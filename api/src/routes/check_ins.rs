@@ -42,7 +42,9 @@ pub struct CheckInEntryView {
     #[serde(skip_serializing_if = "Hidden::is_hidden")]
     #[schema(value_type = Option<String>)]
     pub note: Hidden,
+    #[serde(serialize_with = "crate::json_time::instant")]
     pub completed_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::json_time::instant")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -97,8 +99,10 @@ pub struct CheckInView {
     #[schema(minimum = 1, maximum = 52)]
     pub number: u16,
     /// The day it becomes due, in the mentee's time zone.
+    #[serde(serialize_with = "crate::json_time::date")]
     pub due_on: NaiveDate,
     /// The last day it can be completed (the day before the next one is due).
+    #[serde(serialize_with = "crate::json_time::date")]
     pub closes_on: NaiveDate,
     pub state: CheckInState,
     /// The guide week it is about.

@@ -40,6 +40,7 @@ pub struct MessageView {
     #[schema(minimum = 1, maximum = 52)]
     pub week: Option<u16>,
     pub body: String,
+    #[serde(serialize_with = "crate::json_time::instant")]
     pub created_at: DateTime<Utc>,
 }
 

@@ -44,8 +44,10 @@ pub struct NextCheckIn {
     #[schema(minimum = 1, maximum = 52)]
     pub number: u16,
     /// The local day it is due, in the mentee's time zone.
+    #[serde(serialize_with = "crate::json_time::date")]
     pub due_on: chrono::NaiveDate,
     /// The last local day it can be completed.
+    #[serde(serialize_with = "crate::json_time::date")]
     pub closes_on: chrono::NaiveDate,
 }
 
@@ -63,14 +65,18 @@ pub struct PairingView {
     pub introduction: String,
     pub status: PairingStatus,
     /// The first day of the schedule, in the mentee's time zone.
+    #[serde(serialize_with = "crate::json_time::date")]
     pub started_on: chrono::NaiveDate,
     /// The last day of the last check-in's window: the pairing completes as it ends.
     /// Null once the pairing ended early.
+    #[serde(serialize_with = "crate::json_time::optional_date")]
     pub completes_on: Option<chrono::NaiveDate>,
     /// The check-in whose window is open now, or the next to open; null once the pairing
     /// ended or completed. Who checked in is in the pairing's check-ins.
     pub next_check_in: Option<NextCheckIn>,
+    #[serde(serialize_with = "crate::json_time::instant")]
     pub created_at: chrono::DateTime<chrono::Utc>,
+    #[serde(serialize_with = "crate::json_time::optional_instant")]
     pub ended_at: Option<chrono::DateTime<chrono::Utc>>,
     pub end_reason: Option<String>,
 }
