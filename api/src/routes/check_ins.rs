@@ -287,11 +287,13 @@ pub async fn list_pairing_check_ins(
     let guides = state.db.guides().clone();
     let list = state
         .read_hot(move |conn| {
-            let (caller, found) = visible_in_context_to(conn, id, bearer)?;
-            let zone = found.mentee.time_zone;
-            let (pairing, _, program, guide) = found.guided(conn, &guides)?;
-            let journey = Journey::following(pairing, &program, zone);
-            pairing_check_ins(conn, &journey, &guide, caller.0, now)
+            tandem_persistence::db::under_one_read_lock(conn, |conn| {
+                let (caller, found) = visible_in_context_to(conn, id, bearer)?;
+                let zone = found.mentee.time_zone;
+                let (pairing, _, program, guide) = found.guided(conn, &guides)?;
+                let journey = Journey::following(pairing, &program, zone);
+                pairing_check_ins(conn, &journey, &guide, caller.0, now)
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(list))
@@ -329,16 +331,18 @@ pub async fn get_check_in(
     let now = state.now();
     let (tag, view) = state
         .read(move |conn| {
-            let (pairing, _) = visible_pairing(conn, id, caller.0)?;
-            let followed = journey::load(conn, vec![pairing])?
-                .pop()
-                .ok_or_else(|| ApiError::not_found("pairing"))?;
-            let slot = *followed
-                .journey
-                .reached()
-                .find(|slot| slot.number == number)
-                .ok_or_else(|| ApiError::not_found("check-in"))?;
-            tagged_check_in(conn, &followed, &slot, caller.0, now)
+            tandem_persistence::db::under_one_read_lock(conn, |conn| {
+                let (pairing, _) = visible_pairing(conn, id, caller.0)?;
+                let followed = journey::load(conn, vec![pairing])?
+                    .pop()
+                    .ok_or_else(|| ApiError::not_found("pairing"))?;
+                let slot = *followed
+                    .journey
+                    .reached()
+                    .find(|slot| slot.number == number)
+                    .ok_or_else(|| ApiError::not_found("check-in"))?;
+                tagged_check_in(conn, &followed, &slot, caller.0, now)
+            })
         })
         .await?;
     Ok(etag::respond(StatusCode::OK, tag, &view, &if_none_match))
