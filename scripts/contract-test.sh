@@ -182,7 +182,7 @@ parameters = { "query.token" = "$CALENDAR_TOKEN" }
 
 # A well-formed If-Match that names an old version is answered 412: the request is
 # valid, the client's copy is stale (like 409, a matter of state, not of shape). An
-# If-None-Match naming the current version (or `*`) is answered 304 Not Modified.
+# If-None-Match naming the current version (or \`*\`) is answered 304 Not Modified.
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", 304, 401, 403, 404, 409, 412, 429]
 
