@@ -32,14 +32,42 @@ struct Row {
 impl TryFrom<Row> for Entry {
     type Error = StoreError;
     fn try_from(row: Row) -> Result<Self, StoreError> {
-        Ok(Entry {
-            pairing_id: parse_id(&row.pairing_id, "pairing")?,
-            number: u16::try_from(row.number).map_err(|_| corrupt("check-in number"))?,
-            user_id: parse_id(&row.user_id, "user")?,
-            rating: u8::try_from(row.rating).map_err(|_| corrupt("check-in rating"))?,
+        EntryOf {
+            number: row.number,
+            user_id: row.user_id,
+            rating: row.rating,
             note: row.note,
-            completed_at: from_db_time(row.completed_at),
-            updated_at: from_db_time(row.updated_at),
+            completed_at: row.completed_at,
+            updated_at: row.updated_at,
+        }
+        .of(parse_id(&row.pairing_id, "pairing")?)
+    }
+}
+
+/// An entry read where its pairing is known: the key's first column is not read back.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = check_in_entries)]
+struct EntryOf {
+    number: i32,
+    user_id: String,
+    rating: i32,
+    note: Option<String>,
+    #[diesel(deserialize_as = StoredTime)]
+    completed_at: NaiveDateTime,
+    #[diesel(deserialize_as = StoredTime)]
+    updated_at: NaiveDateTime,
+}
+
+impl EntryOf {
+    fn of(self, pairing_id: PairingId) -> Result<Entry, StoreError> {
+        Ok(Entry {
+            pairing_id,
+            number: u16::try_from(self.number).map_err(|_| corrupt("check-in number"))?,
+            user_id: parse_id(&self.user_id, "user")?,
+            rating: u8::try_from(self.rating).map_err(|_| corrupt("check-in rating"))?,
+            note: self.note,
+            completed_at: from_db_time(self.completed_at),
+            updated_at: from_db_time(self.updated_at),
         })
     }
 }
@@ -77,20 +105,24 @@ pub fn for_pairings(conn: &mut DbConn, pairings: &[PairingId]) -> Result<Vec<Ent
 }
 
 /// One pairing's entries, as `for_pairings` orders them. A fixed statement (no `IN`
-/// list), so SQLite keeps it prepared.
+/// list), so SQLite keeps it prepared. Read in the key's order, which the key's index
+/// (SQLite: the clustered table) gives without a sort; a check-in's entries (two at
+/// most) are put in time order here. Sorting the rows in the statement instead was a
+/// temporary B-tree per check-in.
 pub fn of_pairing(conn: &mut DbConn, pairing: PairingId) -> Result<Vec<Entry>, StoreError> {
-    on_engine!(conn, c => check_in_entries::table
+    let rows = on_engine!(conn, c => check_in_entries::table
         .filter(check_in_entries::pairing_id.eq(pairing.to_string()))
-        .select(Row::as_select())
-        .order((
-            check_in_entries::number,
-            check_in_entries::completed_at,
-            check_in_entries::user_id,
-        ))
-        .load::<Row>(c))?
-    .into_iter()
-    .map(Entry::try_from)
-    .collect()
+        .select(EntryOf::as_select())
+        .order((check_in_entries::number, check_in_entries::user_id))
+        .load::<EntryOf>(c))?;
+    let mut entries = rows
+        .into_iter()
+        .map(|row| row.of(pairing))
+        .collect::<Result<Vec<_>, _>>()?;
+    // `for_pairings`' order: the timestamps compare as stored, the ids' hyphenated
+    // lower-case text as their bytes.
+    entries.sort_by_key(|e| (e.number, e.completed_at, e.user_id.0));
+    Ok(entries)
 }
 
 /// The numbers of a pairing's check-ins that have at least one entry.

@@ -581,3 +581,48 @@ fn the_database_refuses_to_change_a_programs_guide_once_written() {
     assert_eq!(stored.body["weeks"], program["weeks"], "{}", stored.text);
     assert_eq!(stored.body["description"], "Now shorter");
 }
+
+#[test]
+fn a_check_ins_entries_come_in_the_order_they_were_first_made() {
+    let app = TestApp::spawn();
+    let PairedProgram {
+        mentee: bea,
+        mentor: cleo,
+        pairing,
+        ..
+    } = app.short_program(3, "UTC", "UTC", "2027-03-01T10:00:00Z");
+    // The partner whose id sorts last checks in first: time decides, not the id.
+    let (first, second) = if bea.id > cleo.id {
+        (&bea, &cleo)
+    } else {
+        (&cleo, &bea)
+    };
+    assert_eq!(
+        check_in(&app, first, &pairing, "1", json!({"rating": 4})).status,
+        200
+    );
+    app.clock.advance(Duration::minutes(5));
+    let written = check_in(&app, second, &pairing, "1", json!({"rating": 5}));
+    assert_eq!(written.status, 200, "{}", written.text);
+    let order = |entries: &Value| -> Vec<String> {
+        entries
+            .as_array()
+            .expect("entries")
+            .iter()
+            .map(|e| e["user_id"].as_str().expect("user_id").to_owned())
+            .collect()
+    };
+    let expected = [first.id.clone(), second.id.clone()];
+    assert_eq!(order(&written.body["entries"]), expected);
+    let listed = check_ins(&app, &bea, &pairing);
+    assert_eq!(order(&listed.body["items"][0]["entries"]), expected);
+    let one = app
+        .get(&format!(
+            "/v1/pairings/{}/check-ins/1",
+            pairing["id"].as_str().expect("id")
+        ))
+        .token(&cleo.token)
+        .send();
+    assert_eq!(one.status, 200, "{}", one.text);
+    assert_eq!(one.body["entries"], listed.body["items"][0]["entries"]);
+}
