@@ -19,33 +19,20 @@ use crate::{DbConn, StoreError};
 #[diesel(table_name = check_in_entries)]
 struct Row {
     pairing_id: String,
-    number: i32,
-    user_id: String,
-    rating: i32,
-    note: Option<String>,
-    #[diesel(deserialize_as = StoredTime)]
-    completed_at: NaiveDateTime,
-    #[diesel(deserialize_as = StoredTime)]
-    updated_at: NaiveDateTime,
+    #[diesel(embed)]
+    entry: EntryOf,
 }
 
 impl TryFrom<Row> for Entry {
     type Error = StoreError;
     fn try_from(row: Row) -> Result<Self, StoreError> {
-        EntryOf {
-            number: row.number,
-            user_id: row.user_id,
-            rating: row.rating,
-            note: row.note,
-            completed_at: row.completed_at,
-            updated_at: row.updated_at,
-        }
-        .of(parse_id(&row.pairing_id, "pairing")?)
+        row.entry.of(parse_id(&row.pairing_id, "pairing")?)
     }
 }
 
-/// An entry read where its pairing is known: the key's first column is not read back.
-#[derive(Queryable, Selectable)]
+/// An entry's columns other than its pairing: read alone where the pairing is known
+/// (the key's first column is not read back), embedded in a `Row` elsewhere.
+#[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = check_in_entries)]
 struct EntryOf {
     number: i32,
@@ -76,12 +63,14 @@ impl From<&Entry> for Row {
     fn from(entry: &Entry) -> Self {
         Self {
             pairing_id: entry.pairing_id.to_string(),
-            number: i32::from(entry.number),
-            user_id: entry.user_id.to_string(),
-            rating: i32::from(entry.rating),
-            note: entry.note.clone(),
-            completed_at: to_db_time(entry.completed_at),
-            updated_at: to_db_time(entry.updated_at),
+            entry: EntryOf {
+                number: i32::from(entry.number),
+                user_id: entry.user_id.to_string(),
+                rating: i32::from(entry.rating),
+                note: entry.note.clone(),
+                completed_at: to_db_time(entry.completed_at),
+                updated_at: to_db_time(entry.updated_at),
+            },
         }
     }
 }
@@ -233,7 +222,10 @@ where
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         use check_in_entries::*;
-        let row = self.0;
+        let Row {
+            pairing_id: pairing,
+            entry: row,
+        } = self.0;
         out.push_sql("UPDATE ");
         table.walk_ast(out.reborrow())?;
         out.push_sql(" SET ");
@@ -247,7 +239,7 @@ where
         out.push_sql(" = ");
         out.push_identifier(version::NAME)?;
         out.push_sql(" + 1 WHERE ");
-        column_is::<Text, _, _>(&mut out, pairing_id::NAME, &row.pairing_id)?;
+        column_is::<Text, _, _>(&mut out, pairing_id::NAME, pairing)?;
         out.push_sql(" AND ");
         column_is::<Integer, _, _>(&mut out, number::NAME, &row.number)?;
         out.push_sql(" AND ");
