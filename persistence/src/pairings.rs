@@ -2,6 +2,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::sql_types::Text;
 use tandem_domain::group::Role;
 use tandem_domain::ids::{PairingId, ProgramId, UserId};
 use tandem_domain::pairing::{Pairing, PairingStatus, Partner};
@@ -11,7 +12,7 @@ use crate::convert::{corrupt, from_db_time, parse_id, to_db_time, StoredDate, St
 use crate::db::on_engine;
 use crate::guides::{FollowedGuide, Guides};
 use crate::page::load_page;
-use crate::schema::pairings;
+use crate::schema::{pairings, pairings_by_partner, programs};
 use crate::users::Face;
 use crate::{enrolments, DbConn, Page, StoreError};
 
@@ -137,6 +138,26 @@ pub fn insert(conn: &mut DbConn, pairing: &Pairing) -> Result<(), StoreError> {
     diesel::insert_into(pairings::table)
         .values(NewPairing::from(pairing))
         .execute(conn)?;
+    // Listed for each partner under the group of the pairing's program, which the
+    // database reads itself so that the two cannot disagree.
+    for partner in [pairing.mentor.user_id, pairing.mentee.user_id] {
+        diesel::insert_into(pairings_by_partner::table)
+            .values(
+                programs::table
+                    .filter(programs::id.eq(pairing.program_id.to_string()))
+                    .select((
+                        partner.to_string().into_sql::<Text>(),
+                        pairing.id.to_string().into_sql::<Text>(),
+                        programs::group_id,
+                    )),
+            )
+            .into_columns((
+                pairings_by_partner::user_id,
+                pairings_by_partner::pairing_id,
+                pairings_by_partner::group_id,
+            ))
+            .execute(conn)?;
+    }
     Ok(())
 }
 
@@ -236,7 +257,7 @@ pub fn find_in_context(
     id: PairingId,
     viewer: UserId,
 ) -> Result<Option<InContext>, StoreError> {
-    use crate::schema::{memberships, programs, users};
+    use crate::schema::{memberships, users};
     let mentors = crate::users::MENTORS;
     // Keys on every join make this at most one row. Built in each arm: `as_select` is
     // typed by the engine.
@@ -466,7 +487,7 @@ pub fn replan_for_user(
 /// Every pairing of a user (as mentor or mentee) in the groups they still belong to,
 /// newest first. A member has a handful: one per program they take part in.
 pub fn all_for_user(conn: &mut DbConn, user_id: UserId) -> Result<Vec<Pairing>, StoreError> {
-    use crate::schema::{memberships, programs};
+    use crate::schema::memberships;
     let user = user_id.to_string();
     let my_groups = memberships::table
         .filter(memberships::user_id.eq(user.clone()))
@@ -543,30 +564,26 @@ pub fn list_for_user(
     ),
     StoreError,
 > {
-    use crate::schema::{memberships, programs, users};
+    use crate::schema::{memberships, users};
     let user = user_id.to_string();
     let after = after.map(|id| id.to_string());
     let fetch = i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1;
     let mentors = crate::users::MENTORS;
-    // The membership as a join (unique on group and user, so one row per pairing), not
-    // an `IN` subquery: SQLite then starts from the partner indexes (a multi-index OR)
-    // instead of every pairing of the caller's groups. Two fixed shapes (first page, a
-    // later one) rather than a boxed query, so both engines keep them prepared.
+    // The user's own rows of `pairings_by_partner`, newest first: the walk stops after a
+    // page. The membership filters inside the walk, so a group the user left takes no
+    // place on a page. Two fixed shapes (first page, a later one) rather than a boxed
+    // query, so both engines keep them prepared.
     let rows = on_engine!(conn, c => {
-        let query = pairings::table
-            .inner_join(programs::table)
+        let query = pairings_by_partner::table
             .inner_join(
                 memberships::table.on(memberships::group_id
-                    .eq(programs::group_id)
-                    .and(memberships::user_id.eq(user.clone()))),
+                    .eq(pairings_by_partner::group_id)
+                    .and(memberships::user_id.eq(pairings_by_partner::user_id))),
             )
+            .inner_join(pairings::table.inner_join(programs::table))
             .inner_join(users::table.on(users::id.eq(pairings::mentee_user_id)))
             .inner_join(mentors.on(mentors.field(users::id).eq(pairings::mentor_user_id)))
-            .filter(
-                pairings::mentor_user_id
-                    .eq(user.clone())
-                    .or(pairings::mentee_user_id.eq(user.clone())),
-            )
+            .filter(pairings_by_partner::user_id.eq(user))
             .select((
                 PairingRow::as_select(),
                 crate::programs::SummaryRow::as_select(),
@@ -574,10 +591,10 @@ pub fn list_for_user(
                 PARTNER,
                 crate::users::exists_now(user_id),
             ))
-            .order(pairings::id.desc())
+            .order(pairings_by_partner::pairing_id.desc())
             .limit(fetch);
         match &after {
-            Some(after) => query.filter(pairings::id.lt(after.clone())).load(c),
+            Some(after) => query.filter(pairings_by_partner::pairing_id.lt(after.clone())).load(c),
             None => query.load(c),
         }
     })?;
@@ -610,7 +627,6 @@ pub fn active_for_user_in_group(
     group_id: tandem_domain::ids::GroupId,
     user_id: UserId,
 ) -> Result<Vec<Pairing>, StoreError> {
-    use crate::schema::programs;
     let user = user_id.to_string();
     pairings::table
         .inner_join(programs::table)

@@ -129,6 +129,14 @@ diesel::table! {
     }
 }
 diesel::table! {
+    /// Each pairing once per partner, with its program's group: `list_for_user` walks it.
+    pairings_by_partner (user_id, pairing_id) {
+        user_id -> Text,
+        pairing_id -> Text,
+        group_id -> Text,
+    }
+}
+diesel::table! {
     check_in_entries (pairing_id, number, user_id) {
         pairing_id -> Text,
         number -> Integer,
@@ -219,6 +227,7 @@ diesel::joinable!(pairings -> programs (program_id));
 diesel::joinable!(messages -> pairings (pairing_id));
 diesel::joinable!(messages -> users (author_id));
 diesel::joinable!(check_in_entries -> pairings (pairing_id));
+diesel::joinable!(pairings_by_partner -> pairings (pairing_id));
 diesel::joinable!(calendar_tokens -> users (user_id));
 diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(custom_templates -> community_groups (group_id));
@@ -238,6 +247,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     programs,
     enrolments,
     pairings,
+    pairings_by_partner,
     check_in_entries,
     calendar_tokens,
     notifications,

@@ -619,3 +619,104 @@ fn a_batch_of_the_documented_1000_pairings_fits_the_body_limit() {
     assert_eq!(errors[0]["field"], "pairings[0].mentor_enrolment_id");
     batch(1001).invalid_field("pairings");
 }
+
+/// The ids of the caller's pairings, page by page of `limit`, following the cursors.
+fn my_pairing_pages(app: &TestApp, user: &TestUser, limit: usize) -> Vec<Vec<Value>> {
+    let mut pages = Vec::new();
+    let mut path = format!("/v1/me/pairings?limit={limit}");
+    loop {
+        let page = app.get(&path).token(&user.token).send();
+        assert_eq!(page.status, 200, "{}", page.text);
+        let ids = page.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|item| item["id"].clone())
+            .collect();
+        pages.push(ids);
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/v1/me/pairings?limit={limit}&cursor={cursor}"),
+            None => return pages,
+        }
+    }
+}
+
+#[test]
+fn my_pairings_come_newest_first_as_mentor_and_mentee_in_full_pages_of_the_groups_i_am_in() {
+    let app = TestApp::spawn();
+    let ada = app.register("Ada");
+    let zoe = app.register("Zoe");
+    let parents = app.create_group(&ada, "Parents");
+    let elsewhere = app.create_group(&zoe, "Elsewhere");
+    let cleo = app.member(&parents, "Cleo");
+    app.join(&cleo, &elsewhere);
+    let bea = app.member(&parents, "Bea");
+    let dan = app.member(&parents, "Dan");
+    let yan = app.member(&elsewhere, "Yan");
+    let wim = app.member(&elsewhere, "Wim");
+    let template = json!({"template_key": "new-parents"});
+    let mentoring_here = app.create_open_program(&ada, &parents, template.clone());
+    let mentored_here = app.create_open_program(&ada, &parents, template.clone());
+    let mentoring_there = app.create_open_program(&zoe, &elsewhere, template);
+    let cleo_mentors_here = app.enrol_mentor(&cleo, &mentoring_here, Some(1));
+    let cleo_mentors_there = app.enrol_mentor(&cleo, &mentoring_there, Some(2));
+    let dan_mentors_here = app.enrol_mentor(&dan, &mentored_here, Some(1));
+
+    // Made one after another, so that each group's pairings sit between the other's.
+    let made = [
+        (
+            &ada,
+            &mentoring_here,
+            &cleo_mentors_here,
+            app.enrol_mentee(&bea, &mentoring_here),
+        ),
+        (
+            &zoe,
+            &mentoring_there,
+            &cleo_mentors_there,
+            app.enrol_mentee(&yan, &mentoring_there),
+        ),
+        (
+            &ada,
+            &mentored_here,
+            &dan_mentors_here,
+            app.enrol_mentee(&cleo, &mentored_here),
+        ),
+        (
+            &zoe,
+            &mentoring_there,
+            &cleo_mentors_there,
+            app.enrol_mentee(&wim, &mentoring_there),
+        ),
+    ]
+    .map(|(admin, program, mentor, mentee)| {
+        let made = pair(&app, admin, program, mentor, &mentee);
+        assert_eq!(made.status, 201, "{}", made.text);
+        made.body["id"].clone()
+    });
+    let [first_here, first_there, second_here, second_there] = made;
+
+    assert_eq!(
+        my_pairing_pages(&app, &cleo, 2),
+        vec![
+            vec![second_there.clone(), second_here.clone()],
+            vec![first_there.clone(), first_here.clone()],
+        ]
+    );
+    let left = app
+        .delete(&format!(
+            "/v1/groups/{}/members/{}",
+            id(&elsewhere),
+            cleo.id
+        ))
+        .token(&cleo.token)
+        .send();
+    assert_eq!(left.status, 204, "{}", left.text);
+    // The group Cleo left takes no place on a page and does not end the list early.
+    assert_eq!(
+        my_pairing_pages(&app, &cleo, 1),
+        vec![vec![second_here], vec![first_here]]
+    );
+    // Yan, still in it, keeps his.
+    assert_eq!(my_pairing_pages(&app, &yan, 1), vec![vec![first_there]]);
+}

@@ -1,0 +1,1 @@
+DROP TABLE pairings_by_partner;

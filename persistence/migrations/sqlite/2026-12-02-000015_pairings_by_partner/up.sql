@@ -1,0 +1,18 @@
+-- Each pairing once per partner, in the partner's key order, with the group whose
+-- membership decides whether they still see it. `GET /v1/me/pairings` walks one user's
+-- rows newest first and stops after a page, instead of merging the mentor and mentee
+-- indexes and sorting every pairing of the user (docs/performance.md, step 31). Written
+-- with the pairing (`pairings::insert`); a pairing's partners and its program's group
+-- never change, and the rows go with their pairing.
+CREATE TABLE pairings_by_partner (
+    user_id TEXT NOT NULL,
+    pairing_id TEXT NOT NULL REFERENCES pairings (id) ON DELETE CASCADE,
+    group_id TEXT NOT NULL,
+    PRIMARY KEY (user_id, pairing_id)
+) WITHOUT ROWID;
+-- The cascade from a pairing looks its rows up by pairing.
+CREATE INDEX pairings_by_partner_pairing ON pairings_by_partner (pairing_id);
+INSERT INTO pairings_by_partner (user_id, pairing_id, group_id)
+    SELECT p.mentor_user_id, p.id, pr.group_id FROM pairings p JOIN programs pr ON pr.id = p.program_id
+    UNION ALL
+    SELECT p.mentee_user_id, p.id, pr.group_id FROM pairings p JOIN programs pr ON pr.id = p.program_id;
