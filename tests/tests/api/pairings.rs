@@ -662,39 +662,17 @@ fn my_pairings_come_newest_first_as_mentor_and_mentee_in_full_pages_of_the_group
     let cleo_mentors_there = app.enrol_mentor(&cleo, &mentoring_there, Some(2));
     let dan_mentors_here = app.enrol_mentor(&dan, &mentored_here, Some(1));
 
-    // Made one after another, so that each group's pairings sit between the other's.
-    let made = [
-        (
-            &ada,
-            &mentoring_here,
-            &cleo_mentors_here,
-            app.enrol_mentee(&bea, &mentoring_here),
-        ),
-        (
-            &zoe,
-            &mentoring_there,
-            &cleo_mentors_there,
-            app.enrol_mentee(&yan, &mentoring_there),
-        ),
-        (
-            &ada,
-            &mentored_here,
-            &dan_mentors_here,
-            app.enrol_mentee(&cleo, &mentored_here),
-        ),
-        (
-            &zoe,
-            &mentoring_there,
-            &cleo_mentors_there,
-            app.enrol_mentee(&wim, &mentoring_there),
-        ),
-    ]
-    .map(|(admin, program, mentor, mentee)| {
+    let pair_up = |admin: &TestUser, program: &Value, mentor: &Value, mentee: &TestUser| {
+        let mentee = app.enrol_mentee(mentee, program);
         let made = pair(&app, admin, program, mentor, &mentee);
         assert_eq!(made.status, 201, "{}", made.text);
         made.body["id"].clone()
-    });
-    let [first_here, first_there, second_here, second_there] = made;
+    };
+    // Made one after another, so that each group's pairings sit between the other's.
+    let first_here = pair_up(&ada, &mentoring_here, &cleo_mentors_here, &bea);
+    let first_there = pair_up(&zoe, &mentoring_there, &cleo_mentors_there, &yan);
+    let second_here = pair_up(&ada, &mentored_here, &dan_mentors_here, &cleo);
+    let second_there = pair_up(&zoe, &mentoring_there, &cleo_mentors_there, &wim);
 
     assert_eq!(
         my_pairing_pages(&app, &cleo, 2),
