@@ -488,20 +488,17 @@ pub fn replan_for_user(
 /// newest first. A member has a handful: one per program they take part in.
 pub fn all_for_user(conn: &mut DbConn, user_id: UserId) -> Result<Vec<Pairing>, StoreError> {
     use crate::schema::memberships;
-    let user = user_id.to_string();
-    let my_groups = memberships::table
-        .filter(memberships::user_id.eq(user.clone()))
-        .select(memberships::group_id);
-    pairings::table
-        .inner_join(programs::table)
-        .filter(
-            pairings::mentor_user_id
-                .eq(user.clone())
-                .or(pairings::mentee_user_id.eq(user)),
+    // The same walk as `list_for_user`, without its page's limit.
+    pairings_by_partner::table
+        .inner_join(
+            memberships::table.on(memberships::group_id
+                .eq(pairings_by_partner::group_id)
+                .and(memberships::user_id.eq(pairings_by_partner::user_id))),
         )
-        .filter(programs::group_id.eq_any(my_groups))
+        .inner_join(pairings::table)
+        .filter(pairings_by_partner::user_id.eq(user_id.to_string()))
         .select(PairingRow::as_select())
-        .order(pairings::id.desc())
+        .order(pairings_by_partner::pairing_id.desc())
         .load::<PairingRow>(conn)?
         .into_iter()
         .map(Pairing::try_from)
