@@ -2,7 +2,6 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 use tandem_domain::group::Role;
 use tandem_domain::ids::{PairingId, ProgramId, UserId};
 use tandem_domain::pairing::{Pairing, PairingStatus, Partner};
@@ -125,10 +124,11 @@ impl<'a> From<&'a Pairing> for PairingEnd<'a> {
     }
 }
 
-/// Stores a new active pairing and takes a place of both enrolments. The enrolments
-/// are locked in id order so concurrent pairings cannot deadlock; the database refuses
-/// a full mentor, a mentee already paired, or an enrolment no longer active
-/// (`StoreError::Constraint`).
+/// Stores a new active pairing and takes a place of both enrolments. The enrolments are
+/// locked in id order so concurrent pairings cannot deadlock; the database refuses a full
+/// mentor, a mentee already paired, or an enrolment no longer active
+/// (`StoreError::Constraint`). A trigger of migration 000015 lists the pairing for both
+/// partners in `pairings_by_partner`.
 pub fn insert(conn: &mut DbConn, pairing: &Pairing) -> Result<(), StoreError> {
     let mut places = [pairing.mentor.enrolment_id, pairing.mentee.enrolment_id];
     places.sort();
@@ -138,26 +138,6 @@ pub fn insert(conn: &mut DbConn, pairing: &Pairing) -> Result<(), StoreError> {
     diesel::insert_into(pairings::table)
         .values(NewPairing::from(pairing))
         .execute(conn)?;
-    // Listed for each partner under the group of the pairing's program, which the
-    // database reads itself so that the two cannot disagree.
-    for partner in [pairing.mentor.user_id, pairing.mentee.user_id] {
-        diesel::insert_into(pairings_by_partner::table)
-            .values(
-                programs::table
-                    .filter(programs::id.eq(pairing.program_id.to_string()))
-                    .select((
-                        partner.to_string().into_sql::<Text>(),
-                        pairing.id.to_string().into_sql::<Text>(),
-                        programs::group_id,
-                    )),
-            )
-            .into_columns((
-                pairings_by_partner::user_id,
-                pairings_by_partner::pairing_id,
-                pairings_by_partner::group_id,
-            ))
-            .execute(conn)?;
-    }
     Ok(())
 }
 

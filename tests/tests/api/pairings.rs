@@ -698,3 +698,39 @@ fn my_pairings_come_newest_first_as_mentor_and_mentee_in_full_pages_of_the_group
     // Yan, still in it, keeps his.
     assert_eq!(my_pairing_pages(&app, &yan, 1), vec![vec![first_there]]);
 }
+
+#[test]
+fn a_pairing_written_behind_the_api_is_listed_for_both_partners() {
+    // As a node of the release before `pairings_by_partner` writes a pairing: the
+    // database lists it for its partners itself.
+    let app = TestApp::spawn();
+    let PairCandidates {
+        admin: ada,
+        mentee: bea,
+        mentor: cleo,
+        program,
+        mentee_enrolment,
+        mentor_enrolment,
+        ..
+    } = app.program_with_pair_candidates();
+    let pairing_id = "00000000-0000-7000-8000-000000000001";
+    tandem_tests::db::connect(app.database_url()).execute(&format!(
+        "INSERT INTO pairings (id, program_id, mentor_enrolment_id, mentee_enrolment_id, \
+         mentor_user_id, mentee_user_id, introduction, status, started_on, created_at) \
+         VALUES ('{pairing_id}', '{}', '{}', '{}', '{}', '{}', 'Hello', 'active', \
+         '2026-12-01', '2026-12-01 09:00:00')",
+        id(&program),
+        id(&mentor_enrolment),
+        id(&mentee_enrolment),
+        cleo.id,
+        bea.id,
+    ));
+    for partner in [&bea, &cleo] {
+        assert_eq!(
+            my_pairing_pages(&app, partner, 20),
+            vec![vec![json!(pairing_id)]]
+        );
+    }
+    // The admin sees it in the program's list, not in her own.
+    assert_eq!(my_pairing_pages(&app, &ada, 20), vec![Vec::<Value>::new()]);
+}

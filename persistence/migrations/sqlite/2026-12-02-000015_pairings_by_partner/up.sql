@@ -1,9 +1,9 @@
 -- Each pairing once per partner, in the partner's key order, with the group whose
 -- membership decides whether they still see it. `GET /v1/me/pairings` walks one user's
 -- rows newest first and stops after a page, instead of merging the mentor and mentee
--- indexes and sorting every pairing of the user (docs/performance.md, step 31). Written
--- with the pairing (`pairings::insert`); a pairing's partners and its program's group
--- never change, and the rows go with their pairing.
+-- indexes and sorting every pairing of the user (docs/performance.md, step 31). A
+-- pairing's partners and its program's group never change, and the rows go with their
+-- pairing.
 CREATE TABLE pairings_by_partner (
     user_id TEXT NOT NULL,
     pairing_id TEXT NOT NULL REFERENCES pairings (id) ON DELETE CASCADE,
@@ -16,3 +16,12 @@ INSERT INTO pairings_by_partner (user_id, pairing_id, group_id)
     SELECT p.mentor_user_id, p.id, pr.group_id FROM pairings p JOIN programs pr ON pr.id = p.program_id
     UNION ALL
     SELECT p.mentee_user_id, p.id, pr.group_id FROM pairings p JOIN programs pr ON pr.id = p.program_id;
+-- Written by the database with every pairing, so that a node of the previous release,
+-- which knows nothing of this table, cannot leave a pairing out of its partners' lists.
+CREATE TRIGGER pairings_by_partner_on_insert AFTER INSERT ON pairings
+BEGIN
+    INSERT INTO pairings_by_partner (user_id, pairing_id, group_id)
+        SELECT NEW.mentor_user_id, NEW.id, group_id FROM programs WHERE id = NEW.program_id
+        UNION ALL
+        SELECT NEW.mentee_user_id, NEW.id, group_id FROM programs WHERE id = NEW.program_id;
+END;
