@@ -129,7 +129,8 @@ diesel::table! {
     }
 }
 diesel::table! {
-    /// Each pairing once per partner, with its program's group: `list_for_user` walks it.
+    /// Each pairing once per partner, with its program's group, written by a trigger on
+    /// `pairings`: `list_for_user` and `all_for_user` walk it.
     pairings_by_partner (user_id, pairing_id) {
         user_id -> Text,
         pairing_id -> Text,

@@ -731,6 +731,6 @@ fn a_pairing_written_behind_the_api_is_listed_for_both_partners() {
             vec![vec![json!(pairing_id)]]
         );
     }
-    // The admin sees it in the program's list, not in her own.
+    // Ada, the admin and no partner of it, does not have it among her own.
     assert_eq!(my_pairing_pages(&app, &ada, 20), vec![Vec::<Value>::new()]);
 }
