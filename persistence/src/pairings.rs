@@ -464,17 +464,26 @@ pub fn replan_for_user(
     .execute(conn)?)
 }
 
+/// The join of a partner's `pairings_by_partner` row to their membership of its group:
+/// a pairing is listed for a partner only while they are in its group.
+type ListedWhileMember = diesel::dsl::And<
+    diesel::dsl::Eq<crate::schema::memberships::group_id, pairings_by_partner::group_id>,
+    diesel::dsl::Eq<crate::schema::memberships::user_id, pairings_by_partner::user_id>,
+>;
+
+fn listed_while_member() -> ListedWhileMember {
+    use crate::schema::memberships;
+    memberships::group_id
+        .eq(pairings_by_partner::group_id)
+        .and(memberships::user_id.eq(pairings_by_partner::user_id))
+}
+
 /// Every pairing of a user (as mentor or mentee) in the groups they still belong to,
 /// newest first. A member has a handful: one per program they take part in.
 pub fn all_for_user(conn: &mut DbConn, user_id: UserId) -> Result<Vec<Pairing>, StoreError> {
-    use crate::schema::memberships;
     // The same walk as `list_for_user`, without its page's limit.
     pairings_by_partner::table
-        .inner_join(
-            memberships::table.on(memberships::group_id
-                .eq(pairings_by_partner::group_id)
-                .and(memberships::user_id.eq(pairings_by_partner::user_id))),
-        )
+        .inner_join(crate::schema::memberships::table.on(listed_while_member()))
         .inner_join(pairings::table)
         .filter(pairings_by_partner::user_id.eq(user_id.to_string()))
         .select(PairingRow::as_select())
@@ -553,9 +562,7 @@ pub fn list_for_user(
     let rows = on_engine!(conn, c => {
         let query = pairings_by_partner::table
             .inner_join(
-                memberships::table.on(memberships::group_id
-                    .eq(pairings_by_partner::group_id)
-                    .and(memberships::user_id.eq(pairings_by_partner::user_id))),
+                memberships::table.on(listed_while_member()),
             )
             .inner_join(pairings::table.inner_join(programs::table))
             .inner_join(users::table.on(users::id.eq(pairings::mentee_user_id)))
